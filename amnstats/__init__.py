@@ -1,0 +1,7 @@
+"""amnstats: labour-market statistics of Stockholm stad's Arbetsmarknadsnämnd.
+
+Data flows one way: raw files (data/raw) -> validated observations (data/processed)
+-> metrics -> Streamlit pages.
+"""
+
+__version__ = "0.1.0"

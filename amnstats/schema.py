@@ -1,0 +1,50 @@
+"""The observation table, declared as data: one value per row.
+
+Every module that writes or checks observations reads this declaration, so the columns,
+their types and their allowed values are stated once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from .catalogue import GENDERS, KINDS, STATUSES, TARGET_SETTERS
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    dtype: pl.DataType
+    description: str
+    allowed: tuple[str, ...] | None = None
+
+
+OBSERVATION_FIELDS: tuple[Field, ...] = (
+    Field("series", pl.String(), "Series family, e.g. jobbtorg, unemployment."),
+    Field("measure", pl.String(), "What is counted; declared in the catalogue per series."),
+    Field("period", pl.String(), "Canonical period label: 2023, 2023-T1, 2022-12, 2021-01--2021-03, 2022-12-31."),
+    Field("period_start", pl.Date(), "First day of the period."),
+    Field("period_end", pl.Date(), "Last day of the period."),
+    Field("period_type", pl.String(), "year, tertial, quarter, month, months, date or school_year."),
+    Field("gender", pl.String(), "kvinnor, män or totalt.", GENDERS),
+    Field("area", pl.String(), "Canonical area name from the catalogue."),
+    Field("area_type", pl.String(), "city, county, country, sdo, former_sdo, combined, group_of_sdo, other."),
+    Field("group", pl.String(), "Målgrupp, age band, level or programme; empty when none."),
+    Field("value", pl.Float64(), "The value in `unit`; null when suppressed or missing."),
+    Field("status", pl.String(), "'' ordinary, approximate, suppressed or missing.", STATUSES),
+    Field("kind", pl.String(), "utfall, målvärde, prognos or budget.", KINDS),
+    Field("target_setter", pl.String(), "For målvärde: nämnden or kf; empty otherwise.", ("",) + TARGET_SETTERS),
+    Field("unit", pl.String(), "antal, procent, procentenheter, mnkr, ... (from the catalogue)."),
+    Field("dataset", pl.String(), "Id of the raw dataset the value comes from."),
+    Field("source", pl.String(), "Machine-readable place: raw file and line/row, or API call."),
+    Field("source_label", pl.String(), "Human-readable source, shown under charts."),
+    Field("note", pl.String(), "Curator's note for this value."),
+    Field("is_preferred", pl.Boolean(), "One row per key: the one metrics use when sources repeat a figure."),
+    Field("has_conflict", pl.Boolean(), "Another row with the same key has a different value."),
+)
+
+KEY_COLUMNS = ("series", "measure", "period", "gender", "area", "group", "kind", "target_setter")
+OBSERVATION_SCHEMA = pl.Schema({f.name: f.dtype for f in OBSERVATION_FIELDS})
+OBSERVATION_COLUMNS = tuple(OBSERVATION_SCHEMA.names())

@@ -1,0 +1,70 @@
+"""Curated figures from the nämnd's reports (data/raw/reports/*.csv, see data/raw/README.md).
+
+Each row names the seed document's line its value stands on; `value_printed` is the figure
+as printed, parsed here like any other Swedish number.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from ..problems import Problem
+from . import SourceBatch, read_sidecar
+
+COLUMNS = ("series", "measure", "period", "gender", "area", "group", "value_printed", "status",
+           "kind", "target_setter", "line", "note")
+
+
+def load(raw_dir: Path) -> SourceBatch:
+    batch = SourceBatch()
+    for path in sorted((raw_dir / "reports").glob("*.csv")):
+        rel = path.relative_to(raw_dir).as_posix()
+        dataset, problems = read_sidecar(path, raw_dir, "report")
+        batch.problems += problems
+        if problems:
+            continue
+        try:
+            df = pl.read_csv(path, infer_schema=False, empty_string_is_null=False)
+        except pl.exceptions.PolarsError as exc:
+            batch.problems.append(Problem(rel, None, "", f"filen kan inte läsas som CSV: {exc}"))
+            continue
+        missing = [c for c in COLUMNS if c not in df.columns]
+        if missing:
+            batch.problems.append(Problem(rel, 1, "", f"kolumner saknas: {', '.join(missing)}"))
+            continue
+        bad_lines = df.with_row_index("i").filter(~pl.col("line").str.contains(r"^\d+$"))
+        for r in bad_lines.iter_rows(named=True):
+            batch.problems.append(Problem(rel, r["i"] + 2, "line", f"radnummer '{r['line']}' är inget heltal"))
+        if len(bad_lines):
+            continue
+        document = dataset["document"] or path.stem + ".txt"
+        batch.datasets.append(dataset)
+        batch.candidates.append(
+            df.with_row_index("raw_row", offset=2).select(
+                *COLUMNS[:6],
+                value_text=pl.col("value_printed"),
+                status=pl.col("status"), kind=pl.col("kind"), target_setter=pl.col("target_setter"),
+                dataset=pl.lit(dataset["id"]),
+                source=pl.lit(f"seeds/{document}#L") + pl.col("line"),
+                source_label=pl.lit(f"{dataset['title']}, rad ") + pl.col("line"),
+                note=pl.col("note"),
+                raw_file=pl.lit(rel),
+                raw_row=pl.col("raw_row").cast(pl.Int64),
+            )
+        )
+    return batch
+
+
+def explained_lines(datasets: list[dict]) -> dict[str, set[int]]:
+    """Per report, the lines its sidecar names in an inconsistency: disagreements there are
+    printed in the document itself and kept as printed."""
+    out: dict[str, set[int]] = {}
+    for d in datasets:
+        if d["source_type"] == "report":
+            lines = out.setdefault(d["id"], set())
+            for item in json.loads(d["inconsistencies"] or "[]"):
+                lines.update(int(x) for x in item.get("lines", []))
+    return out

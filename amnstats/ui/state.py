@@ -1,0 +1,41 @@
+"""Data for the pages: loaded once per process and shared read-only between sessions."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from .. import store
+from ..build import current_build
+from ..problems import InputError
+
+
+@st.cache_resource(show_spinner="Läser in statistiken …", max_entries=2)
+def _load(build_path: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return (pl.read_parquet(f"{build_path}/observations.parquet"),
+            pl.read_parquet(f"{build_path}/datasets.parquet"))
+
+
+def build_path() -> str:
+    """The build to show: rebuilt if raw data changed; if the rebuild fails, the previous
+    build with a warning; with no build at all, an error and the page stops."""
+    try:
+        return str(store.ensure_built())
+    except InputError as exc:
+        previous = current_build()
+        details = "\n".join(f"- {p}" for p in exc.problems[:10])
+        if previous is None:
+            st.error(f"Statistiken kunde inte byggas från data/raw. {exc.headline}:\n\n{details}")
+            st.stop()
+        st.warning(f"Nya rådata kunde inte läsas in; sidan visar den senast fungerande versionen.\n\n{details}")
+        return str(previous)
+
+
+
+def observations(preferred_only: bool = True) -> pl.DataFrame:
+    obs, _ = _load(build_path())
+    return obs.filter(pl.col("is_preferred")) if preferred_only else obs
+
+
+def datasets() -> pl.DataFrame:
+    return _load(build_path())[1]

@@ -1,0 +1,17 @@
+"""amnstats: Arbetsmarknadsnämndens statistik. Start with `make run`."""
+
+import streamlit as st
+
+st.set_page_config(page_title="amnstats – Arbetsmarknadsnämndens statistik", page_icon="📊", layout="wide")
+
+pages = [
+    st.Page("pages/oversikt.py", title="Översikt", icon=":material/dashboard:", url_path="oversikt", default=True),
+    st.Page("pages/data.py", title="Data och källor", icon=":material/table:", url_path="data"),
+]
+nav = st.navigation(pages)
+with st.sidebar:
+    st.caption(
+        "amnstats visar statistik från Stockholms stads arbetsmarknadsnämnd: rapporter, "
+        "SCB och egna uppladdningar. Varje siffra har sin källa angiven."
+    )
+nav.run()

@@ -1,0 +1,51 @@
+"""Data och källor: every observation, filterable, with its source."""
+
+import polars as pl
+import streamlit as st
+
+from amnstats.catalogue import SERIES_LABELS, measures
+from amnstats.numbers import format_number
+from amnstats.periods import format_period
+from amnstats.ui import state
+
+st.title("Data och källor")
+st.write("Alla värden i amnstats, ett per rad, med källa (dokument och rad, fil och rad).")
+
+obs = state.observations(preferred_only=False)
+cat = measures()
+
+c1, c2, c3, c4 = st.columns(4)
+series_options = [s for s in SERIES_LABELS if s in set(obs["series"].unique().to_list())]
+series = c1.selectbox("Serie", series_options, format_func=lambda s: SERIES_LABELS[s], key="serie")
+part = obs.filter(pl.col("series") == series)
+measure_options = sorted(part["measure"].unique().to_list(), key=lambda m: cat[(series, m)].label_sv)
+measure = c2.selectbox("Mått", ["(alla)"] + measure_options,
+                       format_func=lambda m: m if m == "(alla)" else cat[(series, m)].label_sv, key="matt")
+if measure != "(alla)":
+    part = part.filter(pl.col("measure") == measure)
+area = c3.selectbox("Område", ["(alla)"] + sorted(part["area"].unique().to_list()), key="omrade")
+if area != "(alla)":
+    part = part.filter(pl.col("area") == area)
+gender = c4.selectbox("Kön", ["(alla)", "kvinnor", "män", "totalt"], key="kon")
+if gender != "(alla)":
+    part = part.filter(pl.col("gender") == gender)
+
+if part.is_empty():
+    st.info("Inga värden matchar urvalet.")
+else:
+    rows = part.sort("measure", "area", "group", "gender", "period_start")
+    decimals = {k: m.decimals for k, m in cat.items()}
+    units = {k: m.unit for k, m in cat.items()}
+    table = pl.DataFrame({
+        "Mått": [cat[(s, m)].label_sv for s, m in zip(rows["series"], rows["measure"])],
+        "Period": [format_period(p) for p in rows["period"]],
+        "Område": rows["area"], "Kön": rows["gender"], "Grupp": rows["group"],
+        "Värde": [format_number(v, decimals[(s, m)], units[(s, m)]) for v, s, m in
+                  zip(rows["value"], rows["series"], rows["measure"])],
+        "Typ": rows.select(pl.when(pl.col("target_setter") != "")
+                           .then(pl.concat_str("kind", pl.lit(" ("), "target_setter", pl.lit(")")))
+                           .otherwise("kind")).to_series(),
+        "Status": rows["status"], "Källa": rows["source_label"], "Anmärkning": rows["note"],
+    })
+    st.caption(f"{len(table)} värden")
+    st.dataframe(table.to_pandas(), hide_index=True, width="stretch")
