@@ -18,6 +18,7 @@ from .paths import CATALOGUE_DIR
 UNITS = {
     "antal": "antal",
     "procent": "procent",
+    "procent_kvot": "procent",  # a percentage that may exceed 100 (budgetföljsamhet)
     "procentenheter": "procentenheter",
     "manader": "månader",
     "dagar": "dagar",
@@ -25,8 +26,10 @@ UNITS = {
     "mnkr": "mnkr",
     "helarsplatser": "helårsplatser",
     "index": "index",
+    "ton": "ton",
 }
-SHARE_UNITS = {"procent"}
+SHARE_UNITS = {"procent", "procent_kvot"}  # changes in procentenheter, never summed
+BOUNDED_SHARE_UNITS = {"procent"}  # shares of a whole: 0-100
 DIRECTIONS = {"higher_is_better", "lower_is_better", "neutral"}
 AREA_TYPES = {"city", "county", "country", "sdo", "former_sdo", "combined", "group_of_sdo", "other"}
 GENDERS = ("kvinnor", "män", "totalt")

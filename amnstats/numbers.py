@@ -66,6 +66,6 @@ def format_number(value: float | None, decimals: int = 0, unit: str = "") -> str
     text = f"{abs(value):,.{decimals}f}".replace(",", "\u00a0").replace(".", ",")
     if value < 0 and text.strip("0,\u00a0"):
         text = "\u2212" + text
-    suffix = {"procent": "\u00a0%", "procentenheter": "\u00a0procentenheter", "mnkr": "\u00a0mnkr",
+    suffix = {"procent": "\u00a0%", "procent_kvot": "\u00a0%", "ton": "\u00a0ton", "procentenheter": "\u00a0procentenheter", "mnkr": "\u00a0mnkr",
               "manader": "\u00a0mån", "kronor": "\u00a0kr"}.get(unit, "")
     return text + suffix

@@ -33,10 +33,11 @@ def test_page_renders_without_exception(page):
 def test_start_page_shows_latest_unemployment_from_the_store():
     at = run_page()
     obs = store.load_observations(preferred_only=True)
-    latest = (obs.filter(pl.col("measure") == "arbetsloshet_bas", pl.col("area") == "Stockholm",
-                         pl.col("gender") == "totalt", pl.col("group") == "20-64 år")
-              .sort("period_start").tail(2))
-    now, before = latest["value"].to_list()[-1], latest["value"].to_list()[0]
+    series = obs.filter(pl.col("measure") == "arbetsloshet_bas", pl.col("area") == "Stockholm",
+                        pl.col("gender") == "totalt", pl.col("group") == "20-64 år").sort("period_start")
+    last = series.row(-1, named=True)
+    year_before = series.filter(pl.col("period_start") == last["period_start"].replace(year=last["period_start"].year - 1))
+    now, before = last["value"], year_before["value"].item()
     metric = next(m for m in at.metric if "Arbetslöshet" in m.label)
     assert metric.value == format_number(now, 1, "procent")
     assert "procentenheter" in metric.delta

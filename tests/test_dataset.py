@@ -40,10 +40,9 @@ def test_every_value_is_printed_on_its_line(path):
             continue
         line_no = int(row["line"])
         text = normalise_spaces(lines[line_no - 1])
-        # the figure must stand as a whole number token on that line ("12" not inside "2 128")
-        # and "480" not as the tail of "3 480" (a three-digit group after a digit and a space)
-        tail_guard = r"(?<!\d )" if re.match(r"^\d{3}(?!\d)", printed) else ""
-        pattern = r"(?<![\d,])" + tail_guard + re.escape(printed) + r"(?!\d|,\d| \d{3}(?!\d))"
+        # the figure must stand as a whole number on that line ("12" not inside "128" or "1,25");
+        # tables printed with spaces between cells ("185 219 292") rule out a stricter check
+        pattern = r"(?<![\d,])" + re.escape(printed) + r"(?!\d|,\d)"
         if not re.search(pattern, text):
             failures.append(f"rad {i}: '{printed}' finns inte på rad {line_no}: {text[:100]!r}")
     assert not failures, "\n".join(failures[:30])
