@@ -1,5 +1,9 @@
 """Data och källor: every observation, filterable, with its source."""
 
+from amnstats.ui import frame
+
+frame.ensure()
+
 import polars as pl
 import streamlit as st
 

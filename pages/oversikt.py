@@ -1,5 +1,9 @@
 """Översikt: the latest figure of every series and its change from a year earlier."""
 
+from amnstats.ui import frame
+
+frame.ensure()
+
 import altair as alt
 import polars as pl
 import streamlit as st

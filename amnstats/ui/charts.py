@@ -1,0 +1,218 @@
+"""Chart builders shared by the pages: each takes observations and a selection and returns
+a ChartSpec (chart, table, sentence, sources). No Streamlit calls here, so every chart can
+be tested, exported and put in a slideshow on its own."""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+
+import altair as alt
+import polars as pl
+
+from ..catalogue import GENDERS, Measure, measures
+from ..metrics import latest, year_on_year
+from ..numbers import format_number
+from ..periods import format_period
+from . import theme
+from .export import ExportTable
+from .panel import ChartSpec
+from .sentences import describe
+
+GENDER_LABEL = {"kvinnor": "Kvinnor", "män": "Män", "totalt": "Totalt"}
+BREAKS = {
+    # date, applies to series (None = all district series), text
+    "district_reform": ("2020-07-01", None, "Stadsdelsområdena Hägersten-Liljeholmen och Älvsjö slogs samman "
+                        "till Hägersten-Älvsjö den 1 juli 2020."),
+    "vera": ("2023-01-01", {"jobbtorg", "uvas", "stockholmsjobb"}, "Jobbtorg bytte verksamhetssystem till VERA "
+             "2023; könsuppdelad statistik för 2023 omfattar bara en del av året."),
+}
+
+
+def measure_of(series: str, measure: str) -> Measure:
+    return measures()[(series, measure)]
+
+
+def sources_of(df: pl.DataFrame) -> list[str]:
+    """'Verksamhetsberättelse 2023, rad 663, 677' per dataset, in first-seen order."""
+    grouped: OrderedDict[str, list[str]] = OrderedDict()
+    for label in df["source_label"].to_list():
+        m = re.match(r"^(.*), rad (\d+)$", label)
+        title, line = (m.group(1), m.group(2)) if m else (label, None)
+        lines = grouped.setdefault(title, [])
+        if line and line not in lines:
+            lines.append(line)
+    out = []
+    for title, lines in grouped.items():
+        nums = sorted(set(lines), key=int)
+        if len(nums) > 6:
+            out.append(f"{title}, rad {nums[0]}–{nums[-1]} ({len(nums)} rader)")
+        elif nums:
+            out.append(f"{title}, rad {', '.join(nums)}")
+        else:
+            out.append(title)
+    return out
+
+
+def _value_title(m: Measure) -> str:
+    unit = {"procent": "%", "procent_kvot": "%", "antal": "antal", "manader": "månader", "mnkr": "mnkr",
+            "helarsplatser": "helårsplatser"}.get(m.unit, m.unit)
+    return f"{m.label_sv} ({unit})"
+
+
+def _axis_format(m: Measure) -> str:
+    return theme.sv_number_expr(spec=",.0f" if m.decimals == 0 and m.unit not in ("procent", "procent_kvot")
+                                else ",.1f")
+
+
+def _display(df: pl.DataFrame, m: Measure) -> pl.DataFrame:
+    """Adds text columns for tooltips: Swedish number and period."""
+    return df.with_columns(
+        Värde_text=pl.struct("value", "status").map_elements(
+            lambda r: ("cirka " if r["status"] == "approximate" else "") + format_number(r["value"], m.decimals, m.unit)
+            if r["value"] is not None else "..", return_dtype=pl.String),
+        Period_text=pl.col("period").map_elements(format_period, return_dtype=pl.String),
+        Kön=pl.col("gender").replace_strict(GENDER_LABEL, default=pl.col("gender")),
+    )
+
+
+def pick_period_type(df: pl.DataFrame) -> str | None:
+    if df.is_empty():
+        return None
+    counts = df.group_by("period_type").agg(n=pl.col("period").n_unique()).sort("n", "period_type", descending=True)
+    return counts["period_type"][0]
+
+
+def trend(obs: pl.DataFrame, series: str, measure: str, *, area: str = "Stockholm", group: str = "",
+          genders: tuple[str, ...] = GENDERS, kind: str = "utfall", title: str | None = None,
+          chart_id: str | None = None, period_type: str | None = None) -> ChartSpec:
+    """Value over time, one line per gender."""
+    m = measure_of(series, measure)
+    title = title or f"{m.label_sv}, {area}" + (f", {group}" if group else "")
+    chart_id = chart_id or f"trend-{series}-{measure}"
+    sel = obs.filter(pl.col("series") == series, pl.col("measure") == measure, pl.col("area") == area,
+                     pl.col("group") == group, pl.col("kind") == kind, pl.col("gender").is_in(list(genders)),
+                     pl.col("is_preferred"))
+    ptype = period_type or pick_period_type(sel)
+    sel = sel.filter(pl.col("period_type") == ptype).sort("period_start", "gender")
+    table = _table(sel, m, title, ["Period_text", "Kön"])
+    if sel.filter(pl.col("value").is_not_null()).is_empty():
+        return ChartSpec(chart_id, title, None, table, "", [], empty_message=f"Inga uppgifter för {area}.")
+    data = _display(sel, m)
+    temporal = ptype == "month"
+    x = (alt.X("period_start:T", title=None, axis=alt.Axis(labelExpr=theme.sv_month_expr(), tickCount=8))
+         if temporal else
+         alt.X("Period_text:O", title=None, sort=data["Period_text"].unique(maintain_order=True).to_list(),
+               axis=alt.Axis(labelAngle=0)))
+    base = alt.Chart(data).encode(
+        x=x,
+        y=alt.Y("value:Q", title=_value_title(m), axis=alt.Axis(labelExpr=_axis_format(m))),
+        color=alt.Color("gender:N", title="Kön", scale=theme.gender_scale(),
+                        legend=alt.Legend(labelExpr="{'kvinnor':'Kvinnor','män':'Män','totalt':'Totalt'}[datum.label]")),
+        tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Kön:N"),
+                 alt.Tooltip("Värde_text:N", title=m.label_sv)],
+    )
+    layers = [base.mark_line(point=not temporal)]
+    if not temporal or len(data) < 40:
+        layers.append(base.mark_point(filled=True))
+    notes = []
+    for key, (when, applies, text) in BREAKS.items():
+        if applies is not None and series not in applies:
+            continue
+        if key == "district_reform" and area not in ("Hägersten-Älvsjö", "Hägersten-Liljeholmen", "Älvsjö"):
+            continue
+        start, end = data["period_start"].min(), data["period_end"].max()
+        if not (str(start) < when <= str(end)):
+            continue
+        notes.append(f"Brott i serien: {text}")
+        if temporal:
+            rule = alt.Chart(pl.DataFrame({"d": [when], "t": ["VERA" if key == "vera" else "Ny indelning"]}))
+            layers.append(rule.mark_rule(strokeDash=[6, 4], color=theme.MUTED).encode(x="d:T"))
+            layers.append(rule.mark_text(align="left", dx=6, dy=-8, color=theme.MUTED, baseline="top")
+                          .encode(x="d:T", y=alt.value(0), text="t:N"))
+    chart = alt.layer(*layers).properties(height=380)
+    sentence = _sentence(sel, area)
+    return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel),
+                     alt_text=f"Linjediagram: {title}. {sentence}", notes=notes)
+
+
+def _sentence(sel: pl.DataFrame, area: str | None) -> str:
+    if sel.is_empty():
+        return ""
+    yoy = year_on_year(sel)
+    rows = latest(yoy)
+    pick = rows.filter(pl.col("gender") == "totalt")
+    row = (pick if not pick.is_empty() else rows).row(0, named=True)
+    return describe(row, area_phrase=f" i {area}" if area else "")
+
+
+def _table(sel: pl.DataFrame, m: Measure, title: str, label_cols: list[str]) -> ExportTable:
+    data = _display(sel, m) if not sel.is_empty() else sel.with_columns(
+        Period_text=pl.lit(""), Kön=pl.lit(""), Värde_text=pl.lit(""))
+    names = {"Period_text": "Period", "Kön": "Kön", "area": "Område", "group": "Grupp"}
+    frame = data.select(
+        *[pl.col(c).alias(names[c]) for c in label_cols],
+        pl.col("value").alias(m.label_sv),
+        pl.col("status").replace_strict({"": "", "approximate": "ungefärligt", "suppressed": "skyddat",
+                                         "missing": "saknas"}, default=pl.col("status")).alias("Status"),
+        pl.col("source_label").alias("Källa"),
+    )
+    return ExportTable(title=title, frame=frame, decimals={m.label_sv: m.decimals}, sources=sources_of(sel))
+
+
+def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, area: str | None = "Stockholm",
+         group: str | None = "", genders: tuple[str, ...] = ("totalt",), kind: str = "utfall",
+         title: str | None = None, chart_id: str | None = None, reference: float | None = None,
+         reference_label: str = "") -> ChartSpec:
+    """Ranked horizontal bars by `by` (group or area) for one period; several genders side by side."""
+    m = measure_of(series, measure)
+    filters = [pl.col("series") == series, pl.col("measure") == measure, pl.col("period") == period,
+               pl.col("kind") == kind, pl.col("gender").is_in(list(genders)), pl.col("is_preferred")]
+    if by != "area" and area is not None:
+        filters.append(pl.col("area") == area)
+    if by != "group" and group is not None:
+        filters.append(pl.col("group") == group)
+    sel = obs.filter(*filters)
+    if by == "group":
+        sel = sel.filter(pl.col("group") != "")
+    title = title or f"{m.label_sv} {format_period(period)}"
+    chart_id = chart_id or f"bars-{series}-{measure}-{by}"
+    label_col = "group" if by == "group" else "area"
+    table = _table(sel.sort(label_col, "gender"), m, title, ["area" if by == "area" else "group", "Kön"])
+    if sel.filter(pl.col("value").is_not_null()).is_empty():
+        return ChartSpec(chart_id, title, None, table, "", [],
+                         empty_message=f"Inga uppgifter för {format_period(period)}.")
+    data = _display(sel, m)
+    order = (data.filter(pl.col("gender") == genders[-1]).sort("value", descending=True, nulls_last=True)[label_col]
+             .to_list())
+    order += [x for x in data[label_col].unique().to_list() if x not in order]
+    enc = dict(
+        y=alt.Y(f"{label_col}:N", title=None, sort=order, axis=alt.Axis(labelLimit=320)),
+        x=alt.X("value:Q", title=_value_title(m), axis=alt.Axis(labelExpr=_axis_format(m))),
+        tooltip=[alt.Tooltip(f"{label_col}:N", title="Område" if by == "area" else "Grupp"),
+                 alt.Tooltip("Kön:N"), alt.Tooltip("Värde_text:N", title=m.label_sv)],
+    )
+    if len(genders) > 1:
+        enc["color"] = alt.Color("gender:N", title="Kön", scale=theme.gender_scale(),
+                                 legend=alt.Legend(labelExpr="{'kvinnor':'Kvinnor','män':'Män','totalt':'Totalt'}[datum.label]"))
+        enc["yOffset"] = alt.YOffset("gender:N", sort=list(genders))
+    else:
+        enc["color"] = alt.value(theme.PALETTE[0])
+    base = alt.Chart(data).encode(**enc)
+    layers = [base.mark_bar(),
+              base.mark_text(align="left", dx=4).encode(text="Värde_text:N", color=alt.value(theme.TEXT))]
+    if reference is not None:
+        ref = alt.Chart(pl.DataFrame({"v": [reference], "t": [reference_label]}))
+        layers.append(ref.mark_rule(color=theme.TEXT, strokeDash=[6, 4]).encode(x="v:Q"))
+        layers.append(ref.mark_text(align="left", dx=4, dy=-6, baseline="bottom", color=theme.TEXT)
+                      .encode(x="v:Q", y=alt.value(0), text="t:N"))
+    n = data[label_col].n_unique() * max(1, len(genders))
+    chart = alt.layer(*layers).properties(height=max(160, min(900, 28 * n + 40)))
+    top = data.filter(pl.col("gender") == genders[-1]).sort("value", descending=True, nulls_last=True).row(0, named=True)
+    low = data.filter(pl.col("gender") == genders[-1], pl.col("value").is_not_null()).sort("value").row(0, named=True)
+    what = "områdena" if by == "area" else "grupperna"
+    sentence = (f"{m.label_sv} {format_period(period)}: högst i {top[label_col]} "
+                f"({top['Värde_text']}) och lägst i {low[label_col]} ({low['Värde_text']}) bland {what} som redovisas."
+                if top[label_col] != low[label_col] else describe(top | {"period_prev": None}, area_phrase=""))
+    return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel),
+                     alt_text=f"Stapeldiagram: {title}. {sentence}")

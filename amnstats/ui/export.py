@@ -1,0 +1,105 @@
+"""Downloads: a chart as PNG (high resolution, for slides) and SVG; its data as CSV and
+Excel with Swedish formatting and the source in the file; the presenter's charts as one
+PowerPoint file. Pure functions returning bytes, tested without a browser."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+
+import altair as alt
+import polars as pl
+import vl_convert as vlc
+
+from ..numbers import format_number
+
+SV_FORMAT_LOCALE = {"decimal": ",", "thousands": "\u00a0", "grouping": [3], "currency": ["", "\u00a0kr"]}
+SV_TIME_LOCALE = {
+    "dateTime": "%A %e %B %Y kl. %X", "date": "%Y-%m-%d", "time": "%H:%M:%S",
+    "periods": ["fm", "em"],
+    "days": ["söndag", "måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag"],
+    "shortDays": ["sön", "mån", "tis", "ons", "tor", "fre", "lör"],
+    "months": ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september",
+               "oktober", "november", "december"],
+    "shortMonths": ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],
+}
+
+
+@dataclass(frozen=True)
+class ExportTable:
+    """A chart's data for download: display column names, raw values, and where they come from."""
+    title: str
+    frame: pl.DataFrame          # numbers as numbers (Excel), in display column order
+    decimals: dict[str, int]     # numeric column -> decimals
+    sources: list[str]
+    note: str = ""
+
+
+def chart_png(chart: alt.TopLevelMixin, scale: float = 3.0) -> bytes:
+    return vlc.vegalite_to_png(chart.to_dict(), scale=scale, format_locale=SV_FORMAT_LOCALE,
+                               time_format_locale=SV_TIME_LOCALE)
+
+
+def chart_svg(chart: alt.TopLevelMixin) -> bytes:
+    return vlc.vegalite_to_svg(chart.to_dict(), format_locale=SV_FORMAT_LOCALE,
+                               time_format_locale=SV_TIME_LOCALE).encode("utf-8")
+
+
+def _formatted(table: ExportTable) -> pl.DataFrame:
+    cols = []
+    for name in table.frame.columns:
+        s = table.frame[name]
+        if name in table.decimals and s.dtype.is_numeric():
+            d = table.decimals[name]
+            cols.append(pl.Series(name, [format_number(v, d) if v is not None else ".." for v in s.to_list()]))
+        else:
+            cols.append(s.cast(pl.String).fill_null(""))
+    return pl.DataFrame(cols)
+
+
+def table_csv(table: ExportTable) -> bytes:
+    """Semicolon-separated, decimal comma, UTF-8 with BOM (opens right in Swedish Excel);
+    title first, sources last."""
+    out = io.StringIO()
+    out.write(f"{table.title}\n")
+    _formatted(table).write_csv(out, separator=";", quote_style="necessary")
+    out.write("\n")
+    for s in table.sources:
+        out.write(f"Källa: {s}\n")
+    if table.note:
+        out.write(f"{table.note}\n")
+    out.write(f"Hämtat från amnstats {date.today().isoformat()}\n")
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def table_xlsx(table: ExportTable) -> bytes:
+    """Excel workbook: title row, header, numbers as numbers with Swedish display format, sources below."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    ws = wb.add_worksheet("Data")
+    bold = wb.add_format({"bold": True})
+    title_fmt = wb.add_format({"bold": True, "font_size": 14})
+    num_fmts = {d: wb.add_format({"num_format": "#,##0" + ("." + "0" * d if d else "")}) for d in range(0, 4)}
+    ws.write(0, 0, table.title, title_fmt)
+    for c, name in enumerate(table.frame.columns):
+        ws.write(2, c, name, bold)
+        ws.set_column(c, c, max(12, min(50, len(name) + 4)))
+    for r, row in enumerate(table.frame.iter_rows(), start=3):
+        for c, (name, v) in enumerate(zip(table.frame.columns, row)):
+            if v is None:
+                ws.write_string(r, c, ".." if name in table.decimals else "")
+            elif name in table.decimals and isinstance(v, (int, float)):
+                ws.write_number(r, c, v, num_fmts[min(table.decimals[name], 3)])
+            else:
+                ws.write(r, c, v if isinstance(v, (int, float, str)) else str(v))
+    r = len(table.frame) + 4
+    for s in table.sources:
+        ws.write(r, 0, f"Källa: {s}")
+        r += 1
+    if table.note:
+        ws.write(r, 0, table.note)
+    wb.close()
+    return buf.getvalue()

@@ -1,0 +1,90 @@
+"""One chart on screen: title, chart, sentence, source, table view, downloads and the
+'ta med i presentationen' choice. Every page shows every chart through `show`."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from . import export, presentation, theme
+from .export import ExportTable
+
+
+@dataclass
+class ChartSpec:
+    id: str                      # stable, URL-safe: used in file names and the slideshow
+    title: str
+    chart: alt.TopLevelMixin | None
+    table: ExportTable
+    sentence: str
+    sources: list[str]
+    alt_text: str = ""
+    empty_message: str = ""      # shown instead of the chart when there is nothing to draw
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def source_text(self) -> str:
+        return "; ".join(self.sources)
+
+
+def slug(text: str) -> str:
+    s = text.lower()
+    for a, b in (("å", "a"), ("ä", "a"), ("ö", "o"), ("é", "e")):
+        s = s.replace(a, b)
+    return re.sub(r"[^a-z0-9]+", "-", s).strip("-")[:60]
+
+
+def source_line(sources: list[str]) -> str:
+    return "Källa: " + "; ".join(sources) if sources else "Källa saknas"
+
+
+def show(spec: ChartSpec) -> None:
+    large = presentation.is_on()
+    with st.container(border=not large, key=f"panel-{spec.id}"):
+        st.subheader(spec.title, anchor=spec.id)
+        if spec.chart is None:
+            st.info(spec.empty_message or "Inga uppgifter finns för det här urvalet.")
+            return
+        st.altair_chart(theme.apply(spec.chart, large=large), width="stretch",
+                        alt=spec.alt_text or spec.sentence, key=f"chart-{spec.id}")
+        st.markdown(f"<p class='amn-sentence'>{html.escape(spec.sentence)}</p>", unsafe_allow_html=True)
+        for note in spec.notes:
+            st.caption(note)
+        st.caption(source_line(spec.sources))
+        if large:
+            return
+        c1, c2 = st.columns([3, 1])
+        with c1.expander("Visa som tabell och ladda ned"):
+            _table(spec)
+            _downloads(spec)
+        c2.toggle("Ta med i presentationen", key=f"pick-{spec.id}",
+                  value=spec.id in presentation.chosen(),
+                  on_change=presentation.toggle_choice, args=(spec.id,))
+
+
+def _table(spec: ChartSpec) -> None:
+    st.dataframe(export._formatted(spec.table).to_pandas(), hide_index=True, width="stretch")
+
+
+def _downloads(spec: ChartSpec) -> None:
+    chart = theme.apply(spec.chart)
+    name = spec.id
+    cols = st.columns(4)
+    cols[0].download_button("PNG (bild)", data=lambda: export.chart_png(chart), file_name=f"{name}.png",
+                            mime="image/png", key=f"png-{name}", on_click="ignore")
+    cols[1].download_button("SVG (vektor)", data=lambda: export.chart_svg(chart), file_name=f"{name}.svg",
+                            mime="image/svg+xml", key=f"svg-{name}", on_click="ignore")
+    cols[2].download_button("CSV", data=lambda: export.table_csv(spec.table), file_name=f"{name}.csv",
+                            mime="text/csv", key=f"csv-{name}", on_click="ignore")
+    cols[3].download_button("Excel", data=lambda: export.table_xlsx(spec.table), file_name=f"{name}.xlsx",
+                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                            key=f"xlsx-{name}", on_click="ignore")
+
+
+def empty_table(title: str) -> ExportTable:
+    return ExportTable(title=title, frame=pl.DataFrame(), decimals={}, sources=[])

@@ -1,0 +1,56 @@
+"""One chart look for the whole dashboard: colour-blind-safe, legible from the back of the room.
+
+Every colour has at least 4.5:1 contrast against white (WCAG AA for text), so lines and
+labels in these colours read on a projector. Women and men always have the same colours.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+
+GENDER_COLORS = {"kvinnor": "#B84A00", "män": "#0072B2", "totalt": "#3D3D3D"}
+PALETTE = ["#0072B2", "#B84A00", "#007A5E", "#A8457F", "#7A6200", "#5A4FCF", "#3D3D3D"]
+TEXT = "#1b1b1b"
+MUTED = "#555555"
+FONT = "Source Sans Pro, Arial, sans-serif"
+MONTHS_JS = "['jan','feb','mar','apr','maj','jun','jul','aug','sep','okt','nov','dec']"
+
+
+def sv_number_expr(expr: str = "datum.value", spec: str = ",.0f") -> str:
+    """A Vega expression that formats a number the Swedish way: 1 234,5 (no-break space, comma)."""
+    return (f"replace(replace(replace(format({expr}, '{spec}'), regexp(',', 'g'), '\u00a0'),"
+            f" '.', ','), '-', '\u2212')")
+
+
+def sv_month_expr(expr: str = "datum.value") -> str:
+    """'jan 2023' for a temporal axis."""
+    return f"{MONTHS_JS}[month({expr})] + ' ' + year({expr})"
+
+
+def gender_scale() -> alt.Scale:
+    return alt.Scale(domain=list(GENDER_COLORS), range=list(GENDER_COLORS.values()))
+
+
+def config(large: bool = False) -> dict:
+    """Vega-Lite config; `large` for presentation mode (projector)."""
+    size = 22 if large else 14
+    return {
+        "font": FONT,
+        "background": "#ffffff",
+        "view": {"stroke": None},
+        "range": {"category": PALETTE},
+        "axis": {"labelFontSize": size, "titleFontSize": size, "labelColor": TEXT, "titleColor": TEXT,
+                 "gridColor": "#e3e3e3", "domainColor": MUTED, "tickColor": MUTED, "labelLimit": 360},
+        "legend": {"labelFontSize": size, "titleFontSize": size, "labelColor": TEXT, "titleColor": TEXT,
+                   "orient": "bottom", "symbolStrokeWidth": 4, "labelLimit": 400},
+        "title": {"fontSize": size + 4, "color": TEXT, "anchor": "start"},
+        "line": {"strokeWidth": 5 if large else 3, "point": False},
+        "point": {"size": 120 if large else 60, "filled": True},
+        "bar": {"cornerRadiusEnd": 2},
+        "text": {"fontSize": size, "color": TEXT},
+        "rule": {"strokeWidth": 3 if large else 2},
+    }
+
+
+def apply(chart: alt.TopLevelMixin, large: bool = False) -> alt.TopLevelMixin:
+    return chart.configure(**config(large))

@@ -1,0 +1,55 @@
+"""Arbetslöshet: the city against län and riket, women and men, youth and foreign-born,
+and the districts ranked."""
+
+from amnstats.ui import frame
+
+frame.ensure()
+
+import polars as pl
+import streamlit as st
+
+from amnstats.periods import format_period
+from amnstats.ui import charts, panel, state
+
+st.title("Arbetslöshet")
+obs = state.observations()
+
+st.caption("Två källor: SCB:s registerbaserade arbetsmarknadsstatus (BAS, 20–64 år, månad) och "
+           "Arbetsförmedlingens inskrivna arbetslösa (16–64 år) som nämndens rapporter citerar. "
+           "Måtten är olika och jämförs inte med varandra.")
+
+bas = obs.filter(pl.col("measure") == "arbetsloshet_bas")
+groups = [g for g in ["20-64 år", "20-64 år, utrikes födda", "20-64 år, inrikes födda"]
+          if g in set(bas["group"].to_list())]
+c1, c2 = st.columns(2)
+group = c1.selectbox("Grupp (SCB BAS)", groups, key="grupp", bind="query-params")
+area = c2.selectbox("Område (SCB BAS)", sorted(bas.filter(pl.col("group") == group)["area"].unique().to_list()),
+                    key="omrade", bind="query-params")
+panel.show(charts.trend(obs, "unemployment", "arbetsloshet_bas", area=area, group=group,
+                        chart_id="arbetsloshet-bas", title=f"Arbetslöshet per månad, {area}, {group}"))
+
+af = obs.filter(pl.col("series") == "unemployment", pl.col("measure") == "arbetslosa_andel")
+periods = af.filter(pl.col("area_type") == "sdo").sort("period_start", descending=True)["period"].unique(
+    maintain_order=True).to_list()
+if periods:
+    period = st.selectbox("Period för stadsdelsområden", periods, format_func=format_period, key="period",
+                          bind="query-params")
+    city = af.filter(pl.col("area") == "Stockholm", pl.col("period") == period, pl.col("gender") == "totalt",
+                     pl.col("group") == "")
+    ref = city["value"][0] if len(city) else None
+    panel.show(charts.bars(obs, "unemployment", "arbetslosa_andel", by="area", period=period, area=None,
+                           title=f"Arbetslösa per stadsdelsområde, {format_period(period)}",
+                           chart_id="arbetsloshet-stadsdelar", reference=ref,
+                           reference_label="Hela staden" if ref is not None else ""))
+
+levels = af.filter(pl.col("area").is_in(["Stockholm", "Stockholms län", "Riket"]), pl.col("group") == "",
+                   pl.col("gender") == "totalt")
+if not levels.is_empty():
+    # the latest period where most of the three levels are reported
+    best = (levels.group_by("period").agg(n=pl.col("area").n_unique(), end=pl.col("period_end").max())
+            .sort("n", "end", descending=True))
+    period_levels = best["period"][0]
+    panel.show(charts.bars(obs, "unemployment", "arbetslosa_andel", by="area", period=period_levels, area=None,
+                           genders=("kvinnor", "män", "totalt"),
+                           title=f"Staden, länet och riket, {format_period(period_levels)}",
+                           chart_id="arbetsloshet-nivaer"))
