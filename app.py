@@ -1,5 +1,6 @@
 """amnstats: Arbetsmarknadsnämndens statistik. Start with `make run`."""
 
+import pandas  # noqa: F401  - imported once up front: lazy imports from parallel sessions race
 import streamlit as st
 
 from amnstats.ui import frame, presentation
@@ -9,7 +10,14 @@ st.set_page_config(page_title="amnstats – Arbetsmarknadsnämndens statistik", 
 pages = [
     st.Page("pages/oversikt.py", title="Översikt", icon=":material/dashboard:", url_path="oversikt", default=True),
     st.Page("pages/arbetsloshet.py", title="Arbetslöshet", icon=":material/trending_up:", url_path="arbetsloshet"),
+    st.Page("pages/jobbtorg.py", title="Jobbtorg", icon=":material/work:", url_path="jobbtorg"),
+    st.Page("pages/unga.py", title="Unga (KAA och UVAS)", icon=":material/school:", url_path="unga"),
+    st.Page("pages/vuxenutbildning.py", title="Vuxenutbildning", icon=":material/menu_book:", url_path="vuxenutbildning"),
+    st.Page("pages/stadsdelar.py", title="Stadsdelsområden", icon=":material/map:", url_path="stadsdelar"),
+    st.Page("pages/mal.py", title="Mål och utfall", icon=":material/flag:", url_path="mal"),
+    st.Page("pages/presentation.py", title="Presentation", icon=":material/slideshow:", url_path="presentation"),
     st.Page("pages/data.py", title="Data och källor", icon=":material/table:", url_path="data"),
+    st.Page("pages/om_data.py", title="Om data", icon=":material/info:", url_path="om-data"),
 ]
 nav = st.navigation(pages)
 frame.mark()

@@ -26,7 +26,7 @@ from .schema import KEY_COLUMNS, OBSERVATION_SCHEMA
 from .sources import DATASET_FIELDS, reports, scb_bas, sha256_file
 
 LOADERS = (reports.load, scb_bas.load)
-BUILD_FORMAT = "1"  # bump when the processed layout changes
+BUILD_FORMAT = "2"  # bump when the processed layout changes
 _hash_cache: dict[tuple[str, int, int], str] = {}
 
 
@@ -121,20 +121,22 @@ def collect(raw_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def _mark_preferred(obs: pl.DataFrame, datasets: list[dict]) -> pl.DataFrame:
-    """One preferred row per key: the newest dataset, then its first place. Conflicts flagged."""
+    """One preferred row per key: an exact figure over an approximate one ('cirka 74' in the text
+    against 73,8 in a table), then the newest dataset, then its first place. Conflicts flagged."""
     dates = pl.DataFrame({"dataset": [d["id"] for d in datasets], "_date": [d["date"] for d in datasets]},
                          schema={"dataset": pl.String, "_date": pl.String})
     key = list(KEY_COLUMNS)
     obs = (
         obs.join(dates, on="dataset", how="left")
-        .with_columns(_line=pl.col("source").str.extract(r"#L(\d+)$").cast(pl.Int64).fill_null(0))
-        .sort([*key, "_date", "dataset", "_line", "source"], descending=[False] * len(key) + [True, False, False, False],
-              nulls_last=True)
+        .with_columns(_line=pl.col("source").str.extract(r"#L(\d+)$").cast(pl.Int64).fill_null(0),
+                      _approx=pl.col("status") == "approximate")
+        .sort([*key, "_approx", "_date", "dataset", "_line", "source"],
+              descending=[False] * len(key) + [False, True, False, False, False], nulls_last=True)
         .with_columns(
             is_preferred=pl.int_range(pl.len()).over(key) == 0,
             has_conflict=pl.col("value").n_unique().over(key) > 1,
         )
-        .drop("_date", "_line")
+        .drop("_date", "_line", "_approx")
     )
     return obs.sort(["series", "measure", "area", "group", "gender", "period_start", "period_end",
                      "kind", "target_setter", "dataset", "source"]).select(OBSERVATION_SCHEMA.names())

@@ -116,12 +116,22 @@ def test_disagreement_printed_in_the_document_is_kept_when_declared(empty_data_d
 def test_two_sources_that_disagree_are_both_kept_newest_preferred(empty_data_dir):
     write_report(empty_data_dir, "stockholmsjobb,anstallda,2022,totalt,Stockholm,,877,,utfall,,10,\n",
                  name="old", date_="2023-01-01")
-    write_report(empty_data_dir, "stockholmsjobb,anstallda,2022,totalt,Stockholm,,850,approximate,utfall,,20,\n",
+    write_report(empty_data_dir, "stockholmsjobb,anstallda,2022,totalt,Stockholm,,873,,utfall,,20,\n",
                  name="new", date_="2024-02-07")
     build()
     obs = store.load_observations()
     assert len(obs) == 2 and obs["has_conflict"].all()
     assert obs.filter("is_preferred")["dataset"].to_list() == ["new"]
+
+
+def test_exact_figure_is_preferred_over_an_approximate_one(empty_data_dir):
+    write_report(empty_data_dir, "stockholmsjobb,anstallda,2022,totalt,Stockholm,,877,,utfall,,10,\n",
+                 name="old", date_="2023-01-01")
+    write_report(empty_data_dir, "stockholmsjobb,anstallda,2022,totalt,Stockholm,,850,approximate,utfall,,20,\n",
+                 name="new", date_="2024-02-07")
+    build()
+    preferred = store.load_observations(preferred_only=True)
+    assert preferred["value"].to_list() == [877.0]
 
 
 def test_build_is_idempotent_and_deterministic(data_dir):

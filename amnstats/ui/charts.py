@@ -112,10 +112,15 @@ def trend(obs: pl.DataFrame, series: str, measure: str, *, area: str = "Stockhol
         tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Kön:N"),
                  alt.Tooltip("Värde_text:N", title=m.label_sv)],
     )
-    layers = [base.mark_line(point=not temporal)]
+    layers = [base.mark_line()]
     if not temporal or len(data) < 40:
-        layers.append(base.mark_point(filled=True))
+        layers.append(base.mark_point(filled=True, size=90).transform_filter("datum.status != 'approximate'"))
     notes = []
+    if (data["status"] == "approximate").any():
+        # 'drygt', 'cirka' figures from running text: drawn hollow so nobody reads them as exact
+        layers.append(base.mark_point(filled=False, size=140, strokeWidth=2.5)
+                      .transform_filter("datum.status == 'approximate'"))
+        notes.append("Ofyllda punkter är ungefärliga värden (t.ex. 'drygt' eller 'cirka' i rapporttexten).")
     for key, (when, applies, text) in BREAKS.items():
         if applies is not None and series not in applies:
             continue
@@ -183,7 +188,9 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
         return ChartSpec(chart_id, title, None, table, "", [],
                          empty_message=f"Inga uppgifter för {format_period(period)}.")
     data = _display(sel, m)
-    order = (data.filter(pl.col("gender") == genders[-1]).sort("value", descending=True, nulls_last=True)[label_col]
+    present = set(data.filter(pl.col("value").is_not_null())["gender"].to_list())
+    g_last = next(g for g in reversed(genders) if g in present)
+    order = (data.filter(pl.col("gender") == g_last).sort("value", descending=True, nulls_last=True)[label_col]
              .to_list())
     order += [x for x in data[label_col].unique().to_list() if x not in order]
     enc = dict(
@@ -206,13 +213,201 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
         layers.append(ref.mark_rule(color=theme.TEXT, strokeDash=[6, 4]).encode(x="v:Q"))
         layers.append(ref.mark_text(align="left", dx=4, dy=-6, baseline="bottom", color=theme.TEXT)
                       .encode(x="v:Q", y=alt.value(0), text="t:N"))
-    n = data[label_col].n_unique() * max(1, len(genders))
-    chart = alt.layer(*layers).properties(height=max(160, min(900, 28 * n + 40)))
-    top = data.filter(pl.col("gender") == genders[-1]).sort("value", descending=True, nulls_last=True).row(0, named=True)
-    low = data.filter(pl.col("gender") == genders[-1], pl.col("value").is_not_null()).sort("value").row(0, named=True)
+    # a fixed step per bar keeps bars thick however few rows there are
+    step = alt.Step(22, **{"for": "offset"}) if len(genders) > 1 else alt.Step(30)
+    chart = alt.layer(*layers).properties(height=step)
+    top = data.filter(pl.col("gender") == g_last).sort("value", descending=True, nulls_last=True).row(0, named=True)
+    low = data.filter(pl.col("gender") == g_last, pl.col("value").is_not_null()).sort("value").row(0, named=True)
     what = "områdena" if by == "area" else "grupperna"
     sentence = (f"{m.label_sv} {format_period(period)}: högst i {top[label_col]} "
                 f"({top['Värde_text']}) och lägst i {low[label_col]} ({low['Värde_text']}) bland {what} som redovisas."
                 if top[label_col] != low[label_col] else describe(top | {"period_prev": None}, area_phrase=""))
     return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel),
                      alt_text=f"Stapeldiagram: {title}. {sentence}")
+
+
+def choropleth(obs: pl.DataFrame, series: str, measure: str, *, period: str, gender: str = "totalt",
+               group: str = "", kind: str = "utfall", title: str | None = None,
+               chart_id: str | None = None) -> ChartSpec:
+    """The 13 stadsdelsområden coloured by value; districts without a figure are grey and say so."""
+    from ..catalogue import districts
+    from ..geo import attribution, districts_geojson
+
+    m = measure_of(series, measure)
+    title = title or f"{m.label_sv} per stadsdelsområde, {format_period(period)}"
+    chart_id = chart_id or f"karta-{series}-{measure}"
+    sel = obs.filter(pl.col("series") == series, pl.col("measure") == measure, pl.col("period") == period,
+                     pl.col("gender") == gender, pl.col("group") == group, pl.col("kind") == kind,
+                     pl.col("area_type") == "sdo", pl.col("is_preferred"))
+    table = _table(sel.sort("area"), m, title, ["area", "Kön"])
+    if sel.filter(pl.col("value").is_not_null()).is_empty():
+        return ChartSpec(chart_id, title, None, table, "", [],
+                         empty_message=f"Inga uppgifter per stadsdelsområde för {format_period(period)}.")
+    data = _display(sel, m)
+    values = {r["area"]: r for r in data.iter_rows(named=True)}
+    features = districts_geojson()["features"]
+    for f in features:
+        r = values.get(f["properties"]["area"])
+        f["properties"]["value"] = r["value"] if r else None
+        f["properties"]["text"] = r["Värde_text"] if r else "uppgift saknas"
+    geo = alt.Data(values=features)
+    base = alt.Chart(geo).project(type="mercator")
+    missing = base.mark_geoshape(fill="#e6e6e6", stroke="#ffffff", strokeWidth=1.5).transform_filter(
+        "datum.properties.value == null")
+    filled = base.mark_geoshape(stroke="#ffffff", strokeWidth=1.5).encode(
+        color=alt.Color("properties.value:Q", title=_value_title(m),
+                        scale=alt.Scale(scheme="blues"),
+                        legend=alt.Legend(orient="right", labelExpr=_axis_format(m), gradientLength=220)),
+        tooltip=[alt.Tooltip("properties.area:N", title="Stadsdelsområde"),
+                 alt.Tooltip("properties.text:N", title=m.label_sv)],
+    ).transform_filter("datum.properties.value != null")
+    vals = data["value"].drop_nulls()
+    dark_from = float(vals.min() + 0.6 * (vals.max() - vals.min())) if len(vals) else 0.0
+    labels = base.mark_text(fontSize=12, fontWeight="bold").encode(
+        longitude="lon:Q", latitude="lat:Q", text="properties.text:N",
+        color=alt.condition(f"datum.properties.value >= {dark_from}", alt.value("#ffffff"), alt.value(theme.TEXT)),
+    ).transform_calculate(
+        lon="geoCentroid(null, datum)[0]", lat="geoCentroid(null, datum)[1]")
+    chart = alt.layer(missing, filled, labels).properties(height=520)
+    shown = sorted(values)
+    lacking = [d for d in districts() if d not in values]
+    top = data.sort("value", descending=True, nulls_last=True).row(0, named=True)
+    low = data.filter(pl.col("value").is_not_null()).sort("value").row(0, named=True)
+    sentence = (f"{m.label_sv} {format_period(period)} var högst i {top['area']} ({top['Värde_text']}) "
+                f"och lägst i {low['area']} ({low['Värde_text']}).")
+    if lacking:
+        sentence += f" Uppgift saknas för {len(lacking)} av 13 stadsdelsområden."
+    return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel) + [attribution()],
+                     alt_text=f"Karta: {title}. Redovisade områden: {', '.join(shown)}. {sentence}")
+
+
+KAA_STAGES = [("omfattade", "Omfattas av KAA"), ("uppsokta", "Uppsökta"), ("nadda", "Nådda"),
+              ("stod", "Fått stöd"), ("avslutade", "Avslutade")]
+
+
+def kaa_funnel(obs: pl.DataFrame, *, period: str, gender: str = "totalt", chart_id: str = "kaa-kedja") -> ChartSpec:
+    """The KAA chain register -> uppsökta -> nådda -> stöd -> avslut for one period."""
+    labels = dict(KAA_STAGES)
+    sel = obs.filter(pl.col("series") == "kaa", pl.col("measure").is_in(list(labels)), pl.col("period") == period,
+                     pl.col("gender") == gender, pl.col("group") == "", pl.col("area") == "Stockholm",
+                     pl.col("kind") == "utfall", pl.col("is_preferred"))
+    title = f"KAA-kedjan {format_period(period)}" + ("" if gender == "totalt" else f", {gender}")
+    order = [lab for key, lab in KAA_STAGES]
+    data = sel.with_columns(Steg=pl.col("measure").replace_strict(labels), ).with_columns(
+        Värde_text=pl.col("value").map_elements(lambda v: format_number(v, 0), return_dtype=pl.String),
+        Period_text=pl.col("period").map_elements(format_period, return_dtype=pl.String),
+        Kön=pl.col("gender"))
+    frame = data.sort(pl.col("Steg").replace_strict({s: i for i, s in enumerate(order)}, return_dtype=pl.Int32)).select(
+        pl.col("Steg"), pl.col("value").alias("Antal"), pl.col("source_label").alias("Källa"))
+    table = ExportTable(title, frame, {"Antal": 0}, sources_of(sel))
+    if sel.filter(pl.col("value").is_not_null()).is_empty():
+        return ChartSpec(chart_id, title, None, table, "", [], empty_message=f"Inga KAA-uppgifter för {format_period(period)}.")
+    base = alt.Chart(data).encode(
+        y=alt.Y("Steg:N", sort=order, title=None),
+        x=alt.X("value:Q", title="Antal ungdomar", axis=alt.Axis(labelExpr=theme.sv_number_expr())),
+        tooltip=[alt.Tooltip("Steg:N"), alt.Tooltip("Värde_text:N", title="Antal")])
+    chart = alt.layer(base.mark_bar(color=theme.PALETTE[2]),
+                      base.mark_text(align="left", dx=4).encode(text="Värde_text:N")).properties(height=60 * len(data) + 40)
+    first = frame.row(0, named=True)
+    parts = [f"{r['Steg'].lower()} {format_number(r['Antal'], 0)}" for r in frame.iter_rows(named=True) if r["Antal"] is not None]
+    sentence = f"Inom det kommunala aktivitetsansvaret {period_phrase_short(period)}: " + ", ".join(parts) + "."
+    del first
+    return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel), alt_text=f"Stapeldiagram: {title}. {sentence}")
+
+
+def period_phrase_short(period: str) -> str:
+    from .sentences import period_phrase
+    return period_phrase(period)
+
+
+TARGET_LABELS = {"nämnden": "Nämndens mål", "kf": "KF:s mål"}
+
+
+def targets(obs: pl.DataFrame, measure: str, *, group: str = "", area: str = "Stockholm",
+            chart_id: str | None = None) -> ChartSpec:
+    """An indicator's outcome by gender over the periods, with nämndens and KF:s targets as ticks."""
+    m = measure_of("indicator", measure)
+    sel = obs.filter(pl.col("series") == "indicator", pl.col("measure") == measure, pl.col("is_preferred"),
+                     pl.col("kind").is_in(["utfall", "målvärde"]), pl.col("group") == group, pl.col("area") == area)
+    title = m.label_sv
+    chart_id = chart_id or f"mal-{measure}"[:60]
+    data = _display(sel, m).with_columns(
+        Serie=pl.when(pl.col("kind") == "målvärde")
+        .then(pl.col("target_setter").replace_strict(TARGET_LABELS, default="Mål"))
+        .otherwise(pl.col("Kön")))
+    frame = data.sort("period_start", "kind", "gender").select(
+        pl.col("Period_text").alias("Period"), pl.col("Serie").alias("Avser"), pl.col("value").alias(m.label_sv),
+        pl.col("source_label").alias("Källa"))
+    table = ExportTable(title, frame, {m.label_sv: m.decimals}, sources_of(sel))
+    outcome = data.filter(pl.col("kind") == "utfall")
+    goal = data.filter(pl.col("kind") == "målvärde", pl.col("value").is_not_null())
+    if outcome.filter(pl.col("value").is_not_null()).is_empty() and goal.is_empty():
+        return ChartSpec(chart_id, title, None, table, "", [], empty_message="Inga uppgifter för indikatorn.")
+    periods = data.sort("period_start")["Period_text"].unique(maintain_order=True).to_list()
+    x = alt.X("Period_text:N", title=None, sort=periods, axis=alt.Axis(labelAngle=0))
+    y_axis = alt.Axis(labelExpr=_axis_format(m))
+    layers = []
+    if not outcome.is_empty():
+        ob = alt.Chart(outcome).encode(
+            x=x, xOffset=alt.XOffset("gender:N", sort=list(GENDERS)),
+            y=alt.Y("value:Q", title=_value_title(m), axis=y_axis),
+            color=alt.Color("gender:N", title="Utfall", scale=theme.gender_scale(),
+                            legend=alt.Legend(labelExpr="{'kvinnor':'Kvinnor','män':'Män','totalt':'Totalt'}[datum.label]")),
+            tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Kön:N"),
+                     alt.Tooltip("Värde_text:N", title="Utfall")])
+        layers.append(ob.mark_bar())
+    if not goal.is_empty():
+        domain = list(TARGET_LABELS.values())
+        gb = alt.Chart(goal).encode(
+            x=x, y=alt.Y("value:Q", axis=y_axis),
+            shape=alt.Shape("Serie:N", title="Mål", scale=alt.Scale(domain=domain, range=["diamond", "triangle-down"])),
+            color=alt.Color("Serie:N", title="Mål", scale=alt.Scale(domain=domain, range=[theme.TEXT, theme.PALETTE[3]])),
+            tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Serie:N", title="Mål"),
+                     alt.Tooltip("Värde_text:N", title="Målvärde")])
+        layers.append(gb.mark_point(size=320, filled=True, opacity=1, stroke="#ffffff", strokeWidth=1.5))
+    chart = alt.layer(*layers).resolve_scale(color="independent", shape="independent").properties(height=360)
+    from ..metrics import latest as _latest
+    last = _latest(outcome.filter(pl.col("gender") == "totalt")) if not outcome.is_empty() else outcome
+    if not last.is_empty():
+        row = last.row(0, named=True)
+        tgt = goal.filter(pl.col("period") == row["period"], pl.col("target_setter") == "nämnden")
+        sentence = f"Utfallet {format_period(row['period'])} var {row['Värde_text']}"
+        if not tgt.is_empty():
+            sentence += f" mot nämndens mål {tgt['Värde_text'][0]}"
+        sentence += "."
+    else:
+        sentence = "Indikatorn har mål men inget redovisat utfall."
+    return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel), alt_text=f"Diagram: {title}. {sentence}")
+
+
+# The slideshow rebuilds a chart from how it was built: builder name and arguments (JSON-safe).
+REGISTRY: dict = {}
+
+
+def _registered(fn):
+    import functools
+
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def wrapper(obs, *args, **kwargs):
+        spec = fn(obs, *args, **kwargs)
+        spec.call = {"fn": name, "args": list(args),
+                     "kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}}
+        return spec
+
+    REGISTRY[name] = wrapper
+    return wrapper
+
+
+trend = _registered(trend)
+bars = _registered(bars)
+choropleth = _registered(choropleth)
+kaa_funnel = _registered(kaa_funnel)
+targets = _registered(targets)
+
+
+def rebuild(obs: pl.DataFrame, call: dict) -> ChartSpec:
+    fn = REGISTRY[call["fn"]]
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in call.get("kwargs", {}).items()}
+    return fn(obs, *call.get("args", []), **kwargs)

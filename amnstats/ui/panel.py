@@ -26,6 +26,7 @@ class ChartSpec:
     alt_text: str = ""
     empty_message: str = ""      # shown instead of the chart when there is nothing to draw
     notes: list[str] = field(default_factory=list)
+    call: dict | None = None     # how to build it again (for the slideshow), set by charts.registered
 
     @property
     def source_text(self) -> str:
@@ -63,8 +64,8 @@ def show(spec: ChartSpec) -> None:
             _table(spec)
             _downloads(spec)
         c2.toggle("Ta med i presentationen", key=f"pick-{spec.id}",
-                  value=spec.id in presentation.chosen(),
-                  on_change=presentation.toggle_choice, args=(spec.id,))
+                  value=spec.id in presentation.chosen_ids(),
+                  on_change=presentation.toggle_choice, args=(spec.id, spec.title, spec.call))
 
 
 def _table(spec: ChartSpec) -> None:

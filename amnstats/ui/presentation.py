@@ -7,6 +7,9 @@ sidebar toggle) and `?bildspel=id1,id2&bild=2` on the Presentation page.
 
 from __future__ import annotations
 
+import base64
+import json
+
 import streamlit as st
 
 KEY = "presentation"
@@ -52,18 +55,33 @@ def _exit() -> None:
     st.session_state[KEY] = False
 
 
-def chosen() -> list[str]:
+def encode(items: list[dict]) -> str:
+    raw = json.dumps([[i["id"], i["title"], i["call"]] for i in items], ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode(text: str) -> list[dict]:
+    """The slideshow from a URL; anything unreadable gives an empty show, never an error."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("utf-8")
+        return [{"id": str(i), "title": str(t), "call": c} for i, t, c in json.loads(raw) if isinstance(c, dict)]
+    except (ValueError, TypeError, json.JSONDecodeError):
+        return []
+
+
+def chosen() -> list[dict]:
+    """The presenter's charts: [{id, title, call}], from this session or the link it came from."""
     if CHOSEN not in st.session_state:
-        raw = st.query_params.get("bildspel", "")
-        st.session_state[CHOSEN] = [x for x in raw.split(",") if x]
+        st.session_state[CHOSEN] = decode(st.query_params.get("bildspel", ""))
     return st.session_state[CHOSEN]
 
 
-def toggle_choice(chart_id: str) -> None:
-    ids = chosen()
-    if st.session_state.get(f"pick-{chart_id}"):
-        if chart_id not in ids:
-            ids.append(chart_id)
-    elif chart_id in ids:
-        ids.remove(chart_id)
-    st.session_state[CHOSEN] = ids
+def chosen_ids() -> set[str]:
+    return {i["id"] for i in chosen()}
+
+
+def toggle_choice(chart_id: str, title: str, call: dict | None) -> None:
+    items = [i for i in chosen() if i["id"] != chart_id]
+    if st.session_state.get(f"pick-{chart_id}") and call is not None:
+        items.append({"id": chart_id, "title": title, "call": call})
+    st.session_state[CHOSEN] = items

@@ -1,0 +1,61 @@
+"""Jobbtorg Stockholm: inskrivna by målgrupp x kön x år, unique individuals, and outcomes against targets."""
+
+from amnstats.ui import frame
+
+frame.ensure()
+
+import polars as pl
+import streamlit as st
+
+from amnstats.periods import format_period
+from amnstats.ui import charts, panel, state
+
+st.title("Jobbtorg Stockholm")
+st.caption("Inskrivna per målgrupp räknas per målgrupp (en person kan stå i flera); unika individer räknar "
+           "varje person en gång. Verksamhetssystemet byttes till VERA 2023.")
+obs = state.observations()
+jt = obs.filter(pl.col("series") == "jobbtorg", pl.col("area") == "Stockholm")
+
+kinds = {"year": "Helår", "months": "Del av år (t.ex. jan–mar)"}
+insk = jt.filter(pl.col("measure") == "inskrivna", pl.col("group") != "", pl.col("kind") == "utfall")
+available = [k for k in kinds if k in set(insk["period_type"].to_list())]
+c1, c2 = st.columns(2)
+ptype = c1.selectbox("Periodtyp", available, format_func=kinds.get, key="periodtyp", bind="query-params")
+periods = insk.filter(pl.col("period_type") == ptype).sort("period_start", descending=True)["period"].unique(
+    maintain_order=True).to_list()
+# default: the latest period with the whole målgrupp table, not a lone figure from running text
+full = (insk.filter(pl.col("period_type") == ptype).group_by("period").agg(n=pl.col("group").n_unique())
+        .filter(pl.col("n") >= 3)["period"].to_list())
+default = next((i for i, p in enumerate(periods) if p in full), 0)
+period = c2.selectbox("Period", periods, index=default, format_func=format_period, key="period", bind="query-params")
+
+panel.show(charts.bars(obs, "jobbtorg", "inskrivna", by="group", period=period, genders=("kvinnor", "män", "totalt"),
+                       title=f"Inskrivna per målgrupp och kön, {format_period(period)}", chart_id="jobbtorg-malgrupp"))
+
+groups = sorted(insk.filter(pl.col("period_type") == ptype)["group"].unique().to_list())
+group = st.selectbox("Målgrupp över tid", groups, key="malgrupp", bind="query-params")
+panel.show(charts.trend(obs, "jobbtorg", "inskrivna", group=group, period_type=ptype,
+                        title=f"Inskrivna över tid: {group}", chart_id="jobbtorg-malgrupp-tid"))
+
+panel.show(charts.trend(obs, "jobbtorg", "inskrivna_unika", period_type=ptype,
+                        title="Inskrivna unika individer", chart_id="jobbtorg-unika"))
+
+for measure, title in [("avslut_arbete_studier_andel", "Avslut till arbete eller studier"),
+                       ("avslut_arbete_andel", "Avslut till arbete"), ("avslut_studier_andel", "Avslut till studier")]:
+    sel = jt.filter(pl.col("measure") == measure, pl.col("group") == "", pl.col("kind") == "utfall")
+    if sel.is_empty():
+        continue
+    last = sel.sort("period_end")["period"][-1]
+    panel.show(charts.bars(obs, "jobbtorg", measure, by="area", period=last, area=None,
+                           genders=("kvinnor", "män", "totalt"), title=f"{title}, {format_period(last)}",
+                           chart_id=f"jobbtorg-{measure}"))
+
+indicators = [m for m in obs.filter(pl.col("series") == "indicator")["measure"].unique().sort().to_list()
+              if "jobbtorg" in m or "aspirant" in m]
+if indicators:
+    st.subheader("Indikatorer för Jobbtorg")
+    from amnstats.catalogue import measures
+    cat = measures()
+    ind = st.selectbox("Indikator", indicators, format_func=lambda m: cat[("indicator", m)].label_sv,
+                       key="indikator", bind="query-params")
+    panel.show(charts.targets(obs, ind))

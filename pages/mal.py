@@ -1,0 +1,72 @@
+"""Mål och utfall: every indicator's outcome against nämndens and KF:s targets, by kön, over the years."""
+
+from amnstats.ui import frame
+
+frame.ensure()
+
+import polars as pl
+import streamlit as st
+
+from amnstats.catalogue import measures
+from amnstats.numbers import format_number
+from amnstats.periods import format_period
+from amnstats.ui import charts, panel, state
+
+st.title("Mål och utfall")
+st.caption("Nämndens indikatorer ur tertialrapporter, verksamhetsberättelse och verksamhetsplan: utfall "
+           "mot nämndens årsmål och kommunfullmäktiges (KF:s) årsmål.")
+obs = state.observations()
+cat = measures()
+ind = obs.filter(pl.col("series") == "indicator", pl.col("group") == "", pl.col("area") == "Stockholm")
+
+STATUS = {"uppfyllt": "uppfyllt", "delvis uppfyllt": "delvis uppfyllt", "ej uppfyllt": "ej uppfyllt"}
+
+
+def status(value, target, direction) -> str:
+    if value is None or target is None:
+        return "–"
+    if direction == "lower_is_better":
+        met, near = value <= target, value <= target * 1.05
+    else:
+        met, near = value >= target, value >= target * 0.95
+    return STATUS["uppfyllt"] if met else STATUS["delvis uppfyllt"] if near else STATUS["ej uppfyllt"]
+
+
+rows = []
+for measure, grp in ind.group_by("measure", maintain_order=True):
+    m = cat[("indicator", measure[0])]
+    out = grp.filter(pl.col("kind") == "utfall", pl.col("gender") == "totalt", pl.col("value").is_not_null())
+    if out.is_empty():
+        continue
+    last = out.sort("period_end").row(-1, named=True)
+    tgt = {s: grp.filter(pl.col("kind") == "målvärde", pl.col("target_setter") == s, pl.col("period") == last["period"],
+                         pl.col("gender") == "totalt")["value"].to_list() for s in ("nämnden", "kf")}
+    women = grp.filter(pl.col("kind") == "utfall", pl.col("gender") == "kvinnor", pl.col("period") == last["period"])
+    men = grp.filter(pl.col("kind") == "utfall", pl.col("gender") == "män", pl.col("period") == last["period"])
+    fmt = lambda v: format_number(v, m.decimals, m.unit) if v is not None else "–"  # noqa: E731
+    rows.append({
+        "Indikator": m.label_sv, "Period": format_period(last["period"]), "Utfall": fmt(last["value"]),
+        "Kvinnor": fmt(women["value"][0] if len(women) else None), "Män": fmt(men["value"][0] if len(men) else None),
+        "Nämndens mål": fmt(tgt["nämnden"][0] if tgt["nämnden"] else None),
+        "KF:s mål": fmt(tgt["kf"][0] if tgt["kf"] else None),
+        "Bedömning": status(last["value"], tgt["nämnden"][0] if tgt["nämnden"] else (tgt["kf"][0] if tgt["kf"] else None),
+                            m.direction),
+        "Källa": last["source_label"],
+    })
+
+query = st.text_input("Sök indikator", key="sok", bind="query-params", placeholder="t.ex. feriejobb, sfi, avslut")
+table = pl.DataFrame(rows)
+if query and not table.is_empty():
+    table = table.filter(pl.col("Indikator").str.to_lowercase().str.contains(query.lower(), literal=True))
+if table.is_empty():
+    st.info("Inga indikatorer matchar sökningen.")
+else:
+    st.dataframe(table.to_pandas(), hide_index=True, width="stretch")
+    st.caption("Bedömning mot nämndens mål (KF:s om nämnden saknar mål för perioden): uppfyllt; delvis uppfyllt = "
+               "inom 5 % från målet; ej uppfyllt. Riktningen (högre eller lägre är bättre) står i katalogen.")
+
+choices = sorted({r["Indikator"] for r in rows})
+by_label = {cat[("indicator", m)].label_sv: m for m in ind["measure"].unique().to_list()}
+if choices:
+    pick = st.selectbox("Visa en indikator över tid", choices, key="indikator", bind="query-params")
+    panel.show(charts.targets(obs, by_label[pick]))

@@ -1,0 +1,71 @@
+"""Presentation: the charts the presenter chose, one per screen, stepped with the arrow keys,
+and the same charts as one PowerPoint file for the nämnd meeting."""
+
+from amnstats.ui import frame
+
+frame.ensure()
+
+import streamlit as st
+
+from amnstats.ui import charts, export, meeting_pack, panel, presentation, state, theme
+
+st.title("Presentation")
+items = presentation.chosen()
+obs = state.observations()
+
+if not items:
+    st.info("Inga diagram är valda ännu. Slå på **Ta med i presentationen** under de diagram du vill visa, "
+            "på vilken sida som helst, och kom sedan tillbaka hit.")
+    st.stop()
+
+st.query_params["bildspel"] = presentation.encode(items)
+n = len(items)
+try:
+    index = min(max(int(st.query_params.get("bild", "1")), 1), n) - 1
+except ValueError:
+    index = 0
+
+
+def go(step: int) -> None:
+    st.query_params["bild"] = str(min(max(index + step, 0), n - 1) + 1)
+
+
+c1, c2, c3 = st.columns([1, 2, 1])
+c1.button("◀ Föregående", on_click=go, args=(-1,), disabled=index == 0, shortcut="Left", key="prev",
+          help="Kortkommando: vänsterpil")
+c2.markdown(f"<p style='text-align:center'>Bild {index + 1} av {n}</p>", unsafe_allow_html=True)
+c3.button("Nästa ▶", on_click=go, args=(1,), disabled=index == n - 1, shortcut="Right", key="next",
+          help="Kortkommando: högerpil")
+
+item = items[index]
+try:
+    spec = charts.rebuild(obs, item["call"])
+except Exception:  # noqa: BLE001 - a stale or edited link must not crash the show
+    st.warning(f"Diagrammet '{item['title']}' kan inte visas längre (uppgifterna har ändrats).")
+else:
+    panel.show(spec)
+
+if not presentation.is_on():
+    st.divider()
+    st.subheader("Bildspelet")
+    for i, it in enumerate(items, start=1):
+        st.write(f"{i}. {it['title']}")
+    st.caption("Länken i adressfältet innehåller bildspelet: kopiera den för att dela exakt samma visning. "
+               "Slå på Presentationsläge i sidomenyn för att visa en bild per skärm i stor stil.")
+
+    def pack() -> bytes:
+        slides = []
+        for it in items:
+            try:
+                s = charts.rebuild(obs, it["call"])
+            except Exception:  # noqa: BLE001
+                continue
+            if s.chart is None:
+                continue
+            slides.append(meeting_pack.Slide(title=s.title, png=export.chart_png(theme.apply(s.chart, large=True), 2),
+                                             sentence=s.sentence, source=s.source_text))
+        return meeting_pack.build_pack(slides)
+
+    st.download_button("Ladda ned som PowerPoint (mötespaket)", data=pack, file_name="amnstats-motespaket.pptx",
+                       mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                       key="pptx", on_click="ignore", type="primary")

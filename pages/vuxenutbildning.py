@@ -1,0 +1,41 @@
+"""Vuxenutbildning: sfi and komvux volumes and results by kön and nivå."""
+
+from amnstats.ui import frame
+
+frame.ensure()
+
+import polars as pl
+import streamlit as st
+
+from amnstats.catalogue import measures
+from amnstats.ui import charts, panel, state
+
+st.title("Vuxenutbildning: sfi och komvux")
+st.caption("Volymtabellerna per skolform och kön var bilder i rapporterna och finns inte i texten; "
+           "här visas de volymer som står i texten och resultatindikatorerna.")
+obs = state.observations()
+
+for series, name in (("sfi", "Sfi"), ("komvux", "Komvux")):
+    st.header(name)
+    part = obs.filter(pl.col("series") == series, pl.col("area") == "Stockholm", pl.col("group") == "",
+                      pl.col("measure") == "elever")
+    panel.show(charts.trend(obs, series, "elever", genders=("totalt",), title=f"Elever i {name.lower()}",
+                            chart_id=f"{series}-elever",
+                            period_type=charts.pick_period_type(part.filter(pl.col("period_type") == "year"))
+                            or charts.pick_period_type(part)))
+    plats = obs.filter(pl.col("series") == series, pl.col("measure") == "helarsplatser")
+    if not plats.is_empty():
+        p = plats.sort("period_end")["period"][-1]
+        panel.show(charts.bars(obs, series, "helarsplatser", by="group", period=p, kind="budget",
+                               title=f"Budgeterade helårsplatser {name.lower()}, {p}", chart_id=f"{series}-platser"))
+
+st.header("Resultat")
+cat = measures()
+results = [m for m in obs.filter(pl.col("series") == "indicator")["measure"].unique().sort().to_list()
+           if any(w in m for w in ("sfi", "vuxenutbildning", "komvux", "kursdeltagare"))]
+if results:
+    ind = st.selectbox("Indikator", results, format_func=lambda m: cat[("indicator", m)].label_sv,
+                       key="indikator", bind="query-params")
+    panel.show(charts.targets(obs, ind))
+else:
+    st.info("Inga resultatindikatorer för vuxenutbildningen finns inlästa.")
