@@ -21,11 +21,11 @@ pages = [
 ]
 nav = st.navigation(pages)
 frame.mark()
-presentation.apply_css()
 with st.sidebar:
     presentation.sidebar_toggle()
     st.caption(
         "amnstats visar statistik från Stockholms stads arbetsmarknadsnämnd: rapporter, "
         "SCB och egna uppladdningar. Varje siffra har sin källa angiven."
     )
+presentation.apply_css()  # after the toggle, so the first run already knows the mode
 nav.run()

@@ -20,17 +20,17 @@ cat = measures()
 
 c1, c2, c3, c4 = st.columns(4)
 series_options = [s for s in SERIES_LABELS if s in set(obs["series"].unique().to_list())]
-series = c1.selectbox("Serie", series_options, format_func=lambda s: SERIES_LABELS[s], key="serie")
+series = c1.selectbox("Serie", series_options, format_func=lambda s: SERIES_LABELS[s], key="serie", bind="query-params")
 part = obs.filter(pl.col("series") == series)
 measure_options = sorted(part["measure"].unique().to_list(), key=lambda m: cat[(series, m)].label_sv)
 measure = c2.selectbox("Mått", ["(alla)"] + measure_options,
-                       format_func=lambda m: m if m == "(alla)" else cat[(series, m)].label_sv, key="matt")
+                       format_func=lambda m: m if m == "(alla)" else cat[(series, m)].label_sv, key="matt", bind="query-params")
 if measure != "(alla)":
     part = part.filter(pl.col("measure") == measure)
-area = c3.selectbox("Område", ["(alla)"] + sorted(part["area"].unique().to_list()), key="omrade")
+area = c3.selectbox("Område", ["(alla)"] + sorted(part["area"].unique().to_list()), key="omrade", bind="query-params")
 if area != "(alla)":
     part = part.filter(pl.col("area") == area)
-gender = c4.selectbox("Kön", ["(alla)", "kvinnor", "män", "totalt"], key="kon")
+gender = c4.selectbox("Kön", ["(alla)", "kvinnor", "män", "totalt"], key="kon", bind="query-params")
 if gender != "(alla)":
     part = part.filter(pl.col("gender") == gender)
 

@@ -1,16 +1,21 @@
-"""Översikt: the latest figure of every series and its change from a year earlier."""
+"""Översikt: the latest figure of every series, its change from a year earlier, a small
+trend line, and what changed most."""
 
 from amnstats.ui import frame
 
 frame.ensure()
+
+import html
 
 import altair as alt
 import polars as pl
 import streamlit as st
 
 from amnstats.catalogue import SERIES_LABELS, measures
-from amnstats.ui import fmt, state
+from amnstats.metrics import latest, year_on_year
+from amnstats.ui import charts, fmt, panel, state, theme
 from amnstats.ui.headlines import headlines
+from amnstats.ui.sentences import describe
 
 st.title("Översikt")
 st.write("Senaste uppgift för varje område, för hela staden, jämfört med samma period året före.")
@@ -18,6 +23,19 @@ st.write("Senaste uppgift för varje område, för hela staden, jämfört med sa
 obs = state.observations()
 heads = headlines(obs)
 cat = measures()
+
+
+def sparkline(row: dict) -> alt.Chart | None:
+    sel = obs.filter(pl.col("series") == row["series"], pl.col("measure") == row["measure"],
+                     pl.col("area") == "Stockholm", pl.col("group") == row["group"], pl.col("gender") == "totalt",
+                     pl.col("kind") == "utfall", pl.col("period_type") == row["period_type"],
+                     pl.col("value").is_not_null()).sort("period_start")
+    if len(sel) < 3:
+        return None
+    return theme.apply(alt.Chart(sel).mark_line(strokeWidth=2.5, color=theme.PALETTE[0]).encode(
+        x=alt.X("period_start:T", axis=None), y=alt.Y("value:Q", axis=None, scale=alt.Scale(zero=False)),
+    ).properties(height=50))
+
 
 if heads.is_empty():
     st.info("Det finns ingen statistik inläst ännu.")
@@ -29,38 +47,37 @@ else:
         with cols[i % 3].container(border=True):
             st.metric(
                 label=f"{SERIES_LABELS[row['series']]}: {m.label_sv}" + (f" ({row['group']})" if row["group"] else ""),
-                value=fmt.value_text(row["value"], row["series"], row["measure"]),
+                value=("cirka " if row["status"] == "approximate" else "")
+                + fmt.value_text(row["value"], row["series"], row["measure"]),
                 delta=delta,
                 delta_color={"lower_is_better": "inverse", "higher_is_better": "normal"}.get(m.direction, "off"),
                 help=m.definition_sv,
             )
+            spark = sparkline(row)
+            if spark is not None:
+                st.altair_chart(spark, width="stretch", alt=f"Trend för {m.label_sv}")
             period = fmt.period_text(row["period"])
             compared = (f"jämfört med {fmt.period_text(row['period_prev'])}" if delta
                         else (row["yoy_reason"] or ""))
             st.caption(f"{period} · {compared}")
             st.caption(f"Källa: {row['source_label']}")
 
-st.subheader("Arbetslöshet i Stockholm, 20–64 år, per månad")
-unemp = obs.filter(pl.col("measure") == "arbetsloshet_bas", pl.col("area") == "Stockholm",
-                   pl.col("group") == "20-64 år")
-if unemp.is_empty():
-    st.info("Inga månadsuppgifter om arbetslöshet finns inlästa.")
+st.header("Störst förändring")
+st.write("Stadens uppgifter för senaste period jämfört med samma period året före, störst förändring först "
+         "(procentenheter för andelar, procent för antal).")
+city = obs.filter(pl.col("area") == "Stockholm", pl.col("gender") == "totalt", pl.col("kind") == "utfall",
+                  pl.col("series") != "indicator")
+changes = latest(year_on_year(city)).filter(pl.col("change_abs").is_not_null())
+if changes.is_empty():
+    st.info("Inga uppgifter kan jämföras med samma period året före.")
 else:
-    chart_data = unemp.select(
-        Månad=pl.col("period_start"), Kön=pl.col("gender"), Arbetslöshet=pl.col("value"),
-    ).to_pandas()
-    chart = (
-        alt.Chart(chart_data)
-        .mark_line(strokeWidth=3)
-        .encode(
-            x=alt.X("Månad:T", title=None, axis=alt.Axis(format="%b %Y")),
-            y=alt.Y("Arbetslöshet:Q", title="Arbetslöshet (%)"),
-            color=alt.Color("Kön:N", scale=alt.Scale(domain=["kvinnor", "män", "totalt"],
-                                                     range=["#8f2d56", "#1f6f8b", "#404040"])),
-            tooltip=["Månad:T", "Kön:N", alt.Tooltip("Arbetslöshet:Q", format=".1f")],
-        )
-        .properties(height=320)
-    )
-    st.altair_chart(chart, width="stretch")
-    sources = unemp["source_label"].str.replace(r", rad \d+$", "").unique().sort().to_list()
-    st.caption("Källa: " + "; ".join(sources))
+    ranked = changes.with_columns(
+        size=pl.when(pl.col("change_unit") == "procentenheter").then(pl.col("change_abs").abs())
+        .otherwise(pl.col("change_pct").abs() / 10)  # 10 % of a count weighs like 1 procentenhet
+    ).sort("size", descending=True, nulls_last=True).head(6)
+    for row in ranked.iter_rows(named=True):
+        st.markdown(f"- {html.escape(describe(row))} <span style='color:#555'>({html.escape(row['source_label'])})</span>",
+                    unsafe_allow_html=True)
+
+panel.show(charts.trend(obs, "unemployment", "arbetsloshet_bas", group="20-64 år",
+                        title="Arbetslöshet i Stockholm, 20–64 år, per månad", chart_id="oversikt-arbetsloshet"))

@@ -25,7 +25,10 @@ options = (sdo.select("series", "measure", "kind").unique().sort("series", "meas
 
 def label(key: str) -> str:
     series, measure, kind = key.split("/")
-    return f"{SERIES_LABELS[series]}: {cat[(series, measure)].label_sv}" + ("" if kind == "utfall" else f" ({kind})")
+    name = cat[(series, measure)].label_sv
+    prefix = SERIES_LABELS[series].split()[0]
+    text = name if name.lower().startswith(prefix.lower()) else f"{SERIES_LABELS[series]}: {name}"
+    return text + ("" if kind == "utfall" else f" ({kind})")
 
 
 c1, c2 = st.columns(2)

@@ -55,9 +55,10 @@ def sources_of(df: pl.DataFrame) -> list[str]:
 
 
 def _value_title(m: Measure) -> str:
-    unit = {"procent": "%", "procent_kvot": "%", "antal": "antal", "manader": "månader", "mnkr": "mnkr",
-            "helarsplatser": "helårsplatser"}.get(m.unit, m.unit)
-    return f"{m.label_sv} ({unit})"
+    """Short axis titles (the chart title names the measure): legible on a projector too."""
+    return {"procent": "Procent", "procent_kvot": "Procent", "antal": "Antal", "manader": "Månader",
+            "mnkr": "Miljoner kronor", "helarsplatser": "Helårsplatser", "index": "Index",
+            "procentenheter": "Procentenheter", "dagar": "Dagar", "kronor": "Kronor", "ton": "Ton"}.get(m.unit, m.unit)
 
 
 def _axis_format(m: Measure) -> str:

@@ -79,7 +79,8 @@ def describe(row: dict, area_phrase: str | None = None) -> str:
         return f"Uppgift saknas för {row['area']}{who} {period_phrase(row['period'])}."
     approx = "cirka " if row.get("status") == "approximate" else ""
     value = format_number(row["value"], m.decimals, m.unit)
-    text = f"{subject(row['series'], row['measure'])}{where}{who} var {approx}{value} {period_phrase(row['period'])}"
+    group = f" ({row['group']})" if row.get("group") else ""
+    text = f"{subject(row['series'], row['measure'])}{group}{where}{who} var {approx}{value} {period_phrase(row['period'])}"
     change = row.get("change_abs")
     if _isnum(change) and row.get("period_prev"):
         cmp = _comparison(row["period_prev"])

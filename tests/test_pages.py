@@ -1,0 +1,127 @@
+"""Every page with the embedded data: renders, shows the store's figures, filters change what is
+shown, a link with query parameters restores the view."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from amnstats import store
+from amnstats.numbers import format_number
+from apptest_helpers import PAGES, run_page, sentences
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_error(page):
+    at = run_page(page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.title
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p not in ("presentation", "data", "om_data", "mal")])
+def test_every_chart_has_a_source_and_a_sentence(page):
+    at = run_page(page)
+    n_charts = len([s for s in at.subheader])
+    sources = [c.value for c in at.caption if c.value.startswith("Källa:")]
+    assert len(sources) >= 1
+    assert len(sentences(at)) >= 1
+    assert all(len(s) > 20 and s.endswith(".") for s in sentences(at))
+    assert n_charts >= 1
+
+
+def test_jobbtorg_default_is_the_latest_full_table_and_matches_the_store():
+    at = run_page("jobbtorg")
+    assert at.selectbox(key="period").value == "2023"
+    assert at.subheader[0].value == "Inskrivna per målgrupp och kön, 2023"
+    obs = store.load_observations(preferred_only=True)
+    top = obs.filter(pl.col("series") == "jobbtorg", pl.col("measure") == "inskrivna", pl.col("period") == "2023",
+                     pl.col("gender") == "totalt", pl.col("group") != "").sort("value", descending=True).row(0, named=True)
+    assert f"högst i {top['group']} ({format_number(top['value'], 0)})" in sentences(at)[0]
+
+
+def test_changing_a_filter_changes_the_chart():
+    at = run_page("jobbtorg")
+    before = sentences(at)[0]
+    at.selectbox(key="period").set_value("2022").run()
+    assert at.subheader[0].value == "Inskrivna per målgrupp och kön, 2022"
+    assert sentences(at)[0] != before
+    assert "(3 229)" in sentences(at)[0].replace("\u00a0", " ")  # Försörjningsstöd 2022, 002 line 668
+
+
+@pytest.mark.parametrize(
+    "page,query,key,expected_title",
+    [
+        ("jobbtorg", {"period": "2022"}, "period", "Inskrivna per målgrupp och kön, 2022"),
+        ("arbetsloshet", {"omrade": "Stockholms län"}, "omrade", "Arbetslöshet per månad, Stockholms län, 20-64 år"),
+        # bound select boxes keep the Swedish label in the link
+        ("stadsdelar", {"matt": "Feriejobb: anställda", "period": "2022"}, "matt",
+         "Feriejobb: anställda per stadsdelsområde, 2022"),
+    ],
+)
+def test_a_link_restores_the_view(page, query, key, expected_title):
+    at = run_page(page, query=query)
+    assert at.selectbox(key=key).format_func(at.selectbox(key=key).value) == query[key]
+    assert expected_title in [s.value for s in at.subheader]
+
+
+def test_district_profile_compares_with_the_city():
+    at = run_page("stadsdelar", query={"stadsdel": "Skärholmen"})
+    table = next(d.value for d in at.dataframe if "Hela staden" in d.value.columns)
+    assert "Skärholmen" in table.columns
+    row = table[table["Mått"].str.startswith("Feriejobb: anställda")].iloc[0]
+    assert row["Skärholmen"].replace("\u00a0", " ") == "776"  # 003 line 2136
+    assert row["Rang"].endswith("av 13")
+
+
+def test_unemployment_sentence_matches_the_figures():
+    at = run_page("arbetsloshet")
+    obs = store.load_observations(preferred_only=True).filter(
+        pl.col("measure") == "arbetsloshet_bas", pl.col("area") == "Stockholm", pl.col("gender") == "totalt",
+        pl.col("group") == "20-64 år").sort("period_start")
+    last, year_before = obs["value"][-1], obs["value"][-13]
+    s = sentences(at)[0]
+    assert format_number(last, 1, "procent") in s
+    assert f"{format_number(abs(last - year_before), 1)} procentenheter {'högre' if last > year_before else 'lägre'}" in s
+
+
+def test_empty_selection_is_explained_in_words():
+    at = run_page("jobbtorg", query={"periodtyp": "months", "period": "2021-01--2021-03", "malgrupp": "Stockholmsjobb"})
+    assert not at.exception
+    infos = [i.value for i in at.info]
+    # every chart either draws or says in Swedish why not
+    assert all(i.startswith("Inga ") for i in infos)
+
+
+def test_presentation_mode_has_exit_and_large_layout():
+    # the start page: AppTest drops app.py's own elements after switch_page (the browser tests cover that)
+    at = run_page(None, query={"presentation": "true"})
+    assert at.session_state["presentation"] is True
+    assert any(b.label == "Avsluta presentationsläget" for b in at.button)
+    assert any("display: none" in m.value for m in at.markdown)  # sidebar and toolbar hidden
+    assert [t.key for t in at.toggle] == ["presentation"], "no 'ta med' toggles on a projected page"
+    at.button(key="exit-presentation").click().run()
+    assert at.session_state["presentation"] is False
+    assert not any("display: none" in m.value for m in at.markdown)
+
+
+def test_slideshow_steps_through_chosen_charts():
+    at = run_page("arbetsloshet")
+    at.toggle(key="pick-arbetsloshet-bas").set_value(True).run()
+    at.toggle(key="pick-arbetsloshet-stadsdelar").set_value(True).run()
+    at.switch_page("pages/presentation.py").run()
+    assert not at.exception
+    assert at.subheader[0].value.startswith("Arbetslöshet per månad")
+    at.button(key="next").click().run()
+    assert at.subheader[0].value.startswith("Arbetslösa per stadsdelsområde")
+    assert at.query_params["bild"] == ["2"] or at.query_params["bild"] == "2"
+    shared = at.query_params["bildspel"]
+    # the copied link opens the same show in a new session
+    fresh = run_page("presentation", query={"bildspel": shared if isinstance(shared, str) else shared[0], "bild": "2"})
+    assert fresh.subheader[0].value.startswith("Arbetslösa per stadsdelsområde")
+
+
+def test_broken_slideshow_link_is_harmless():
+    at = run_page("presentation", query={"bildspel": "not-base64!!"})
+    assert not at.exception
+    assert at.info and at.info[0].value.startswith("Inga diagram är valda")

@@ -1,0 +1,39 @@
+"""The sentence under each chart, from templates: checked on hand-built rows."""
+
+from amnstats.ui.sentences import describe, period_phrase
+
+
+def row(**kw):
+    base = dict(series="unemployment", measure="arbetsloshet_bas", area="Stockholm", gender="totalt", group="",
+                period="2024-12", value=5.3, period_prev="2023-12", value_prev=4.9, change_abs=0.4, change_pct=None,
+                status="")
+    return base | kw
+
+
+def test_share_change_in_procentenheter():
+    assert describe(row()) == ("Arbetslösheten i Stockholm var 5,3\u00a0% i december 2024, "
+                               "0,4 procentenheter högre än ett år tidigare.")
+
+
+def test_count_change_with_percent_and_fewer():
+    s = describe(row(series="jobbtorg", measure="inskrivna_unika", period="2023", period_prev="2022",
+                     value=6086.0, value_prev=6412.0, change_abs=-326.0, change_pct=-5.08))
+    assert s == ("Antalet inskrivna unika individer på Jobbtorg i Stockholm var 6\u00a0086 under 2023, "
+                 "326 färre än 2022 (−5,1 %).")
+
+
+def test_unchanged_and_women():
+    s = describe(row(gender="kvinnor", value=4.9, change_abs=0.0))
+    assert "bland kvinnor" in s and "oförändrat jämfört med ett år tidigare" in s
+
+
+def test_approximate_and_missing():
+    assert "var cirka 8\u00a0100" in describe(row(series="sfi", measure="elever", value=8100.0, status="approximate",
+                                                  period="2021-01--2021-03", period_prev=None, change_abs=None))
+    assert describe(row(area="Skärholmen", value=None, period="2021")) == "Uppgift saknas för Skärholmen under 2021."
+
+
+def test_period_phrases():
+    assert period_phrase("2021-01--2021-03") == "under januari–mars 2021"
+    assert period_phrase("2021-T1") == "under tertial 1 2021"
+    assert period_phrase("2022-12-31") == "den 31 december 2022"
