@@ -3,7 +3,7 @@
 import pandas  # noqa: F401  - imported once up front: lazy imports from parallel sessions race
 import streamlit as st
 
-from amnstats.ui import frame, presentation
+from amnstats.ui import access, frame, presentation
 
 st.set_page_config(page_title="amnstats – Arbetsmarknadsnämndens statistik", page_icon="📊", layout="wide")
 
@@ -16,9 +16,12 @@ pages = [
     st.Page("pages/stadsdelar.py", title="Stadsdelsområden", icon=":material/map:", url_path="stadsdelar"),
     st.Page("pages/mal.py", title="Mål och utfall", icon=":material/flag:", url_path="mal"),
     st.Page("pages/presentation.py", title="Presentation", icon=":material/slideshow:", url_path="presentation"),
+    st.Page("pages/ladda_upp.py", title="Ladda upp data", icon=":material/upload:", url_path="ladda-upp"),
     st.Page("pages/data.py", title="Data och källor", icon=":material/table:", url_path="data"),
     st.Page("pages/om_data.py", title="Om data", icon=":material/info:", url_path="om-data"),
 ]
+if access.read_only():  # public screens: no upload page at all
+    pages = [p for p in pages if p.url_path != "ladda-upp"]
 nav = st.navigation(pages)
 frame.mark()
 with st.sidebar:

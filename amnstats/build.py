@@ -23,9 +23,9 @@ from . import catalogue, paths
 from .normalise import duplicate_conflicts, normalise
 from .problems import InputError, Problem
 from .schema import KEY_COLUMNS, OBSERVATION_SCHEMA
-from .sources import DATASET_FIELDS, reports, scb_bas, sha256_file
+from .sources import DATASET_FIELDS, reports, scb_bas, sha256_file, uploads
 
-LOADERS = (reports.load, scb_bas.load)
+LOADERS = (reports.load, scb_bas.load, uploads.load)
 BUILD_FORMAT = "2"  # bump when the processed layout changes
 _hash_cache: dict[tuple[str, int, int], str] = {}
 
@@ -58,7 +58,7 @@ def input_fingerprint(raw_dir: Path | None = None) -> str:
     for base, files in ((raw_dir, sorted(p for p in raw_dir.rglob("*") if p.is_file())),
                         (paths.CATALOGUE_DIR, sorted(paths.CATALOGUE_DIR.glob("*.csv")))):
         for p in files:
-            if p.name.startswith(".") or "__pycache__" in p.parts:
+            if p.name.startswith(".") or "__pycache__" in p.parts:  # locks, temporary files
                 continue
             h.update(p.relative_to(base).as_posix().encode() + b"\0" + _hash(p).encode())
     return h.hexdigest()

@@ -1,0 +1,192 @@
+"""Committing analysts' uploads: kept byte for byte in data/raw/uploads/, the store rebuilt
+and swapped in one step, a history of every import, and undo.
+
+Each import is a folder data/raw/uploads/<id>/ with the file as uploaded and import.json
+(who, when, the mapping, status). import.json is written last and atomically: it is the
+commit point. The build reads only imports whose status is active, so undo restores
+exactly the data before the import, and the raw file itself is never deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+from filelock import FileLock, Timeout
+
+from . import paths
+from .build import BuildResult, build
+from .ingest import Mapping, Prepared, prepare
+from .problems import InputError, Problem
+from .schema import KEY_COLUMNS
+
+RECORD = "import.json"
+LOCK_TIMEOUT_S = 30
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    record: dict
+    changed: bool          # False: the same file was already imported; nothing changed
+    build: BuildResult | None
+
+
+def uploads_dir() -> Path:
+    return paths.raw_dir() / "uploads"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _safe_name(filename: str) -> str:
+    name = Path(filename).name
+    name = re.sub(r"[^\w.\- ()åäöÅÄÖ]", "_", name).strip(" .") or "fil"
+    return name[:120]
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _lock() -> FileLock:
+    uploads_dir().mkdir(parents=True, exist_ok=True)
+    return FileLock(str(uploads_dir() / ".import.lock"), timeout=LOCK_TIMEOUT_S)
+
+
+def read_record(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / RECORD).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def history() -> list[dict]:
+    """Every import, newest first."""
+    if not uploads_dir().exists():
+        return []
+    records = [r for d in uploads_dir().iterdir() if d.is_dir() and (r := read_record(d))]
+    return sorted(records, key=lambda r: r["uploaded_at"], reverse=True)
+
+
+def _write_record(record: dict) -> None:
+    data = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+    _write_atomic(uploads_dir() / record["id"] / RECORD, data)
+
+
+def preview(prepared: Prepared, current: pl.DataFrame) -> pl.DataFrame:
+    """What the import would change, per value: `change` is ny, ändrad or oförändrad,
+    with the current value beside the new one."""
+    new = prepared.observations.select(*KEY_COLUMNS, "period_start", pl.col("value").alias("new_value"))
+    cur = (current.filter(pl.col("is_preferred"))
+           .select(*KEY_COLUMNS, pl.col("value").alias("old_value"), pl.col("source_label").alias("old_source")))
+    out = new.join(cur, on=list(KEY_COLUMNS), how="left", nulls_equal=True)
+    same = (pl.col("old_value") == pl.col("new_value")) | (pl.col("old_value").is_null() & pl.col("new_value").is_null())
+    return out.with_columns(
+        change=pl.when(pl.col("old_source").is_null()).then(pl.lit("ny"))
+        .when(same).then(pl.lit("oförändrad")).otherwise(pl.lit("ändrad"))
+    ).sort("series", "measure", "area", "group", "gender", "period_start")
+
+
+def summary(diff: pl.DataFrame) -> pl.DataFrame:
+    """Counts of new, changed and unchanged values per series and measure."""
+    return (diff.group_by("series", "measure")
+            .agg(ny=(pl.col("change") == "ny").sum(), ändrad=(pl.col("change") == "ändrad").sum(),
+                 oförändrad=(pl.col("change") == "oförändrad").sum())
+            .sort("series", "measure"))
+
+
+def commit(data: bytes, filename: str, mapping: Mapping, *, uploaded_by: str, producer: str = "",
+           licence: str = "", title: str = "", sheet: str | int | None = None,
+           prepared: Prepared | None = None) -> ImportResult:
+    """Store the file and rebuild. Raises InputError (in Swedish) and writes nothing when the
+    file does not validate, another import is running, or the rebuild fails."""
+    prepared = prepared or prepare(data, filename, mapping, sheet=sheet)
+    if not prepared.ok:
+        raise InputError(prepared.problems, "Filen kan inte importeras. Inget har sparats")
+    import_id = f"upload-{prepared.file_hash[:12]}"
+    try:
+        with _lock():
+            existing = read_record(uploads_dir() / import_id)
+            if existing and existing["status"] == "active":
+                return ImportResult(existing, changed=False, build=None)
+            folder = uploads_dir() / import_id
+            stored = folder / _safe_name(filename)
+            record = {
+                "id": import_id, "filename": filename, "stored_as": stored.name, "sha256": prepared.file_hash,
+                "uploaded_by": uploaded_by, "uploaded_at": _now(), "mapping": prepared.mapping.to_dict(),
+                "sheet": sheet, "title": title or f"Uppladdad fil: {filename}",
+                "producer": producer or "Okänd (angavs inte vid uppladdningen)",
+                "licence": licence or "Ej angiven", "status": "active",
+                "n_values": len(prepared.observations), "history": (existing or {}).get("history", []),
+            }
+            record["history"] = record["history"] + [{"action": "import", "by": uploaded_by, "at": record["uploaded_at"]}]
+            _write_atomic(stored, data)
+            _write_record(record)  # the commit point
+            try:
+                result = build()
+            except Exception:
+                _rollback(folder, existing)
+                raise
+            return ImportResult(record, changed=True, build=result)
+    except Timeout:
+        raise InputError([Problem(filename, None, "", "en annan import pågår just nu; försök igen om en stund. "
+                                                   "Inget har sparats.")], "Importen kunde inte starta") from None
+
+
+def _rollback(folder: Path, previous: dict | None) -> None:
+    if previous is not None:
+        _write_record(previous)
+    else:
+        (folder / RECORD).unlink(missing_ok=True)
+
+
+def undo(import_id: str, *, by: str) -> ImportResult:
+    """Take an import out of the store; its file stays in data/raw/uploads."""
+    return _set_status(import_id, "undone", by)
+
+
+def redo(import_id: str, *, by: str) -> ImportResult:
+    return _set_status(import_id, "active", by)
+
+
+def _set_status(import_id: str, status: str, by: str) -> ImportResult:
+    if not re.fullmatch(r"upload-[0-9a-f]{12}", import_id):
+        raise InputError([Problem(import_id, None, "", "okänt import-id")], "Ångra misslyckades")
+    try:
+        with _lock():
+            record = read_record(uploads_dir() / import_id)
+            if record is None:
+                raise InputError([Problem(import_id, None, "", "importen finns inte")], "Ångra misslyckades")
+            if record["status"] == status:
+                return ImportResult(record, changed=False, build=None)
+            previous = dict(record)
+            record["status"] = status
+            record["history"] = record.get("history", []) + [
+                {"action": "undo" if status == "undone" else "import", "by": by, "at": _now()}]
+            _write_record(record)
+            try:
+                result = build()
+            except Exception:
+                _write_record(previous)
+                raise
+            return ImportResult(record, changed=True, build=result)
+    except Timeout:
+        raise InputError([Problem(import_id, None, "", "en annan import pågår just nu; försök igen om en stund")],
+                         "Ångra misslyckades") from None

@@ -1,0 +1,197 @@
+"""Finding the table in a grid of cells: title lines, one or two header rows, footnotes.
+
+Input is every record of the file as text (Excel rows or CSV records, numbered as Excel
+shows them). The table's header is the first row filled across at least half the usual row
+width; a sparse row right above or below it that groups the columns (`Kvinna;;Man;;Totalsumma`
+over `2023;2022;...`, or Skolverket's `;;;;;Flickor;...;Pojkar`) becomes a second header level.
+Blank lines and one-cell rows inside the table, and a block of narrow rows after a blank line
+below it (footnotes), are skipped and reported in notes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from ..numbers import NumberError, parse_number
+from ..problems import InputError, Problem
+
+HEAD_ROWS = 1000  # header search depth
+MAX_RAGGED_LISTED = 20
+
+
+@dataclass
+class Layout:
+    cells: pl.DataFrame
+    headers: list[tuple[str, ...]]
+    row_numbers: pl.Series
+    header_rows: tuple[int, ...]
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _refuse(filename: str, row: int | None, message: str) -> InputError:
+    return InputError([Problem(filename, row, "", message)], "Filen kunde inte läsas")
+
+
+def is_data_number(text: str) -> bool:
+    """A number that is data rather than a header label (years and periods are labels)."""
+    if re.fullmatch(r"(19|20)\d\d([-/ ]?\S*)?", text):
+        return False
+    try:
+        return parse_number(text).value is not None
+    except NumberError:
+        return False
+
+
+def _forward_fill(cells: list[str]) -> list[str]:
+    out, last = [], ""
+    for c in cells:
+        last = c or last
+        out.append(last)
+    return out
+
+
+def _needs_fill(cells: list[str]) -> bool:
+    """A group row: gaps between filled cells, or the same label repeated."""
+    filled = [i for i, c in enumerate(cells) if c]
+    if not filled:
+        return False
+    inner = cells[filled[0]:filled[-1] + 1]
+    labels = [c for c in inner if c]
+    return "" in inner or len(set(labels)) < len(labels)
+
+
+def _is_header_like(cells: list[str]) -> bool:
+    filled = [c for c in cells if c]
+    return len(filled) >= 2 and not any(is_data_number(c) for c in filled)
+
+
+def _combine(top: list[str], bottom: list[str]) -> list[tuple[str, str]] | None:
+    """Two header levels, or None when they do not name the columns uniquely. A group label
+    spans only columns named in the lower row (not a trailing separator's empty column)."""
+    levels = [(f if b else t, b) for t, f, b in zip(top, _forward_fill(top), bottom)]
+    named = [lv for lv in levels if any(lv)]
+    return levels if len(set(named)) == len(named) else None
+
+
+def _names(headers: list[tuple[str, ...]]) -> list[str]:
+    names, seen = [], {}
+    for i, levels in enumerate(headers):
+        parts: list[str] = []
+        for p in levels:
+            if p and p not in parts:
+                parts.append(p)
+        name = " | ".join(parts) or f"kolumn {i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name} ({seen[name]})"
+        else:
+            seen[name] = 1
+        names.append(name)
+    return names
+
+
+def _row_text(cells: list[str]) -> str:
+    return " ".join(c for c in cells if c)
+
+
+def _header(rows: list[list[str]], filled: list[int], h: int) -> tuple[list[tuple[str, ...]], int]:
+    """Header levels and the index of the first header row, given the first full row h."""
+    below = rows[h + 1] if h + 1 < len(rows) else None
+    above = rows[h - 1] if h >= 1 and filled[h - 1] >= 2 else None
+    if below is not None and _needs_fill(rows[h]) and _is_header_like(below):
+        if combined := _combine(rows[h], below):
+            return combined, h
+    if above is not None and _needs_fill(above) and _needs_fill(rows[h]):
+        if combined := _combine(above, rows[h]):
+            return combined, h - 1
+    return [(c,) for c in rows[h]], h
+
+
+def _split_footer(body: pl.DataFrame, wide_enough: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(table, footnotes): footnotes start at the first blank row after the last full row."""
+    full = body.with_row_index("__i").filter(pl.col("__nz") >= wide_enough)["__i"]
+    last_full = int(full.max()) if full.len() else -1
+    blank = body.slice(last_full + 1).with_row_index("__i").filter(pl.col("__nz") == 0)["__i"]
+    if not blank.len():
+        return body, body.clear()
+    cut = last_full + 1 + int(blank.min())
+    return body.slice(0, cut), body.slice(cut).filter(pl.col("__nz") > 0)
+
+
+def _ragged(body: pl.DataFrame, width: int, filename: str) -> int:
+    """The table width; rows wider than the header are an error unless most rows are."""
+    too_wide = body.filter(pl.col("__w") > width)
+    if too_wide.height * 2 >= body.height:
+        return int(body["__w"].max())
+    if too_wide.height:
+        problems = [
+            Problem(filename, r["__row"], "", f"raden har värden i {r['__w']} kolumner men rubrikraden har "
+                                              f"{width}; kontrollera avgränsare och citattecken")
+            for r in too_wide.head(MAX_RAGGED_LISTED).iter_rows(named=True)
+        ]
+        raise InputError(problems, f"Filen är ingen jämn tabell ({too_wide.height} rader för långa)")
+    return width
+
+
+def find_table(grid: pl.DataFrame, row_numbers: pl.Series, filename: str) -> Layout:
+    """Locate header and data rows in `grid` (String columns, one row per file record)."""
+    cols = grid.columns
+    grid = grid.with_columns(pl.col(cols).fill_null("").str.strip_chars())
+    filled = [pl.col(c) != "" for c in cols]
+    grid = grid.with_columns(
+        __row=row_numbers,
+        __nz=pl.sum_horizontal(filled).cast(pl.Int64),
+        __w=pl.max_horizontal([pl.when(f).then(i + 1).otherwise(0) for i, f in enumerate(filled)]).cast(pl.Int64),
+    )
+    if grid.height == 0 or grid["__nz"].max() in (None, 0):
+        raise _refuse(filename, None, "filen är tom. Inget har sparats.")
+    widths = grid.filter(pl.col("__w") >= 2)["__w"]
+    if widths.len() == 0:
+        raise _refuse(filename, None, "filen ser inte ut att vara en tabell: ingen rad har mer än en kolumn "
+                                      "(avgränsare semikolon, komma eller tabb). Inget har sparats.")
+    typical = int(widths.mode().max())
+    wide_enough = max(2, math.ceil(typical / 2))
+    rows = [list(r) for r in grid.select(cols).head(HEAD_ROWS).rows()]
+    head_nz = grid["__nz"].head(HEAD_ROWS).to_list()
+    h = next((i for i, n in enumerate(head_nz) if n >= wide_enough), None)
+    if h is None:
+        raise _refuse(filename, None, "hittar ingen rubrikrad i filens början")
+
+    headers, first = _header(rows, head_nz, h)
+    levels_n = len(headers[0])
+    start = first + levels_n
+    notes: list[str] = []
+    if levels_n == 2:
+        notes.append(f"Två rubrikrader (rad {row_numbers[first]} och {row_numbers[first + 1]}) har slagits ihop.")
+    skipped = [(int(row_numbers[i]), _row_text(rows[i])) for i in range(first) if head_nz[i] > 0]
+    if skipped:
+        notes.append(f"{len(skipped)} rad(er) med rubrik/titel ovanför tabellen har hoppats över.")
+
+    body, footer = _split_footer(grid.slice(start), wide_enough)
+    if footer.height:
+        notes.append(f"{footer.height} rad(er) med fotnoter under tabellen har hoppats över.")
+        skipped += [(r["__row"], _row_text([r[c] for c in cols])) for r in footer.iter_rows(named=True)]
+    # A label alone in the first column ('Januari-december', 'Källa: SCB') has no values.
+    section = (pl.col("__nz") == 1) & (pl.col(cols[0]) != "") & pl.lit(typical >= 3)
+    if (dropped := body.filter(section)).height:
+        shown = ", ".join(f"{r['__row']} ('{r[cols[0]][:40]}')" for r in dropped.head(5).iter_rows(named=True))
+        more = f" och {dropped.height - 5} till" if dropped.height > 5 else ""
+        notes.append(f"Rader med text bara i första kolumnen saknar värden och har hoppats över: rad {shown}{more}.")
+        skipped += list(zip(dropped["__row"].to_list(), dropped[cols[0]].to_list()))
+    body = body.filter(~section & (pl.col("__nz") > 0))
+    if body.height == 0:
+        raise _refuse(filename, None, "filen har rubriker men inga datarader. Inget har sparats.")
+
+    header_width = max((i + 1 for i, lv in enumerate(headers) if any(lv)), default=0)
+    width = _ragged(body, header_width, filename)
+    headers = [tuple(lv) for lv in headers[:width]] + [("",) * levels_n] * max(0, width - len(headers))
+    keep = [i for i in range(width) if any(headers[i]) or body[cols[i]].ne("").any()]
+    headers = [headers[i] for i in keep]
+    cells = body.select([pl.col(cols[i]).alias(n) for i, n in zip(keep, _names(headers))])
+    return Layout(cells, headers, body["__row"].cast(pl.Int64).rename("row"),
+                  tuple(int(row_numbers[i]) for i in range(first, start)), skipped, notes)

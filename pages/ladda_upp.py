@@ -1,0 +1,194 @@
+"""Ladda upp data: an analyst's CSV or Excel export read, mapped, validated, previewed,
+committed atomically; every import listed with undo."""
+
+from amnstats.ui import frame
+
+frame.ensure()
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from amnstats import imports, templates
+from amnstats.catalogue import KINDS, SERIES_LABELS, measures
+from amnstats.ingest import Source, prepare
+from amnstats.periods import format_period
+from amnstats.problems import InputError, problems_frame
+from amnstats.ui import access, state, theme
+from amnstats.ui.export import ExportTable, table_csv
+
+MAX_MB = 50
+FIELD_LABELS = {"period": "Period", "area": "Område", "gender": "Kön", "group": "Grupp"}
+
+st.title("Ladda upp data")
+allowed, reason = access.may_upload()
+if not allowed:
+    st.warning(reason)
+    if access.auth_configured() and not getattr(st.user, "is_logged_in", False) and not access.read_only():
+        st.button("Logga in", on_click=st.login)
+    st.stop()
+
+st.write("Ladda upp en CSV- eller Excelfil från Arbetsförmedlingen, SCB, Kolada, Skolverket eller stadens egna "
+         "system. Filen kontrolleras och du ser vad som ändras innan något sparas. Allt kan ångras.")
+cat = measures()
+
+
+def show_problems(problems, headline: str) -> None:
+    st.error(f"{headline} ({len(problems)} fel). Inget har sparats.")
+    frame_ = problems_frame(problems)
+    st.dataframe(frame_.head(200).to_pandas(), hide_index=True, width="stretch")
+    report = ExportTable("Felrapport", frame_, {}, ["amnstats uppladdning"])
+    st.download_button("Ladda ned felrapporten (CSV)", data=table_csv(report), file_name="felrapport.csv",
+                       mime="text/csv", key="error-report", on_click="ignore")
+
+
+upload = st.file_uploader("Välj fil (CSV eller Excel .xlsx)", type=["csv", "txt", "xlsx"], key="fil",
+                          max_upload_size=MAX_MB)
+if upload is not None:
+    data = upload.getvalue()
+    bar = st.progress(0.0, text="Läser filen …")
+    first = prepare(data, upload.name, max_bytes=MAX_MB * 1024 * 1024,
+                    progress=lambda f, t: bar.progress(min(max(f, 0.0), 1.0), text=t))
+    bar.empty()
+    if first.status == "refused":
+        show_problems(first.problems, "Filen kan inte tas emot")
+        st.stop()
+
+    table = first.table
+    st.caption(f"Läst: {table.n_rows if hasattr(table, 'n_rows') else len(table.cells)} rader, "
+               f"{len(table.columns)} kolumner. " + " ".join(first.notes))
+    with st.expander("Visa filens första rader"):
+        st.dataframe(table.cells.head(20).to_pandas(), hide_index=True, width="stretch")
+
+    saved = templates.matching(table)
+    mapping = first.mapping
+    if saved:
+        choice = st.selectbox("Sparad mall som passar filen", ["(ingen)"] + list(saved), key="mall")
+        if choice != "(ingen)":
+            mapping = saved[choice]
+
+    st.subheader("Koppla filens kolumner")
+    series_options = [s for s in SERIES_LABELS]
+    c1, c2, c3 = st.columns(3)
+    series = c1.selectbox("Serie", series_options, format_func=SERIES_LABELS.get, key="serie",
+                          index=series_options.index(mapping.series) if mapping.series in series_options else 0)
+    measure_options = sorted([m for (s, m) in cat if s == series], key=lambda m: cat[(series, m)].label_sv)
+    measure = c2.selectbox("Mått", measure_options, format_func=lambda m: cat[(series, m)].label_sv, key="matt",
+                           index=measure_options.index(mapping.measure) if mapping.measure in measure_options else 0)
+    kind = c3.selectbox("Typ", list(KINDS), index=list(KINDS).index(mapping.kind or "utfall"), key="typ")
+    mapping.series, mapping.measure, mapping.kind = series, measure, kind
+    if kind != "målvärde":
+        mapping.target_setter = ""
+
+    wide_levels = set(mapping.wide.levels) if mapping.wide else set()
+    if mapping.wide:
+        st.caption(f"Värdena står i {len(mapping.wide.columns)} kolumner (brett format); rubrikraderna anger: "
+                   + ", ".join(FIELD_LABELS.get(lv, lv) for lv in mapping.wide.levels if lv) + ".")
+    columns = list(table.columns)
+    for field_name, label in FIELD_LABELS.items():
+        if field_name in wide_levels:
+            continue
+        src: Source = getattr(mapping, field_name)
+        a, b = st.columns([1, 2])
+        how = a.radio(label, ["Kolumn i filen", "Samma för hela filen"], horizontal=True, key=f"hur-{field_name}",
+                      index=0 if src.columns else 1)
+        if how == "Kolumn i filen":
+            default = columns.index(src.columns[0]) if src.columns and src.columns[0] in columns else 0
+            col = b.selectbox(f"Kolumn för {label.lower()}", columns, index=default, key=f"kol-{field_name}")
+            setattr(mapping, field_name, Source.column(col))
+        else:
+            hint = {"period": "t.ex. 2023, 2023-T1, dec 2023", "area": "t.ex. Stockholm",
+                    "gender": "kvinnor, män eller totalt", "group": "lämna tomt om ingen"}[field_name]
+            value = b.text_input(f"{label} för hela filen", value=src.constant or "", placeholder=hint,
+                                 key=f"konst-{field_name}")
+            setattr(mapping, field_name, Source.fixed(value.strip()))
+    if not mapping.wide:
+        default = columns.index(mapping.value) if mapping.value in columns else len(columns) - 1
+        mapping.value = st.selectbox("Kolumn med värden", columns, index=default, key="kol-value")
+    if cat[(series, measure)].is_share:
+        mapping.values_are_fractions = st.checkbox("Andelarna står som bråk (0,053 betyder 5,3 %)",
+                                                   value=mapping.values_are_fractions, key="brak")
+
+    result = prepare(data, upload.name, mapping, max_bytes=MAX_MB * 1024 * 1024)
+    if result.status == "needs_mapping":
+        st.info("Det här behöver du ange: " + "; ".join(result.mapping.describe_missing() if result.mapping else []))
+        show_problems(result.problems, "Kopplingen är inte komplett")
+        st.stop()
+    if result.status != "ready":
+        show_problems(result.problems, "Filen innehåller fel")
+        st.stop()
+
+    st.success(f"{len(result.observations)} värden är giltiga.")
+    for w in result.warnings[:20]:
+        st.warning(str(w))
+
+    st.subheader("Förhandsgranskning: det här ändras")
+    current = state.observations(preferred_only=False)
+    diff = imports.preview(result, current)
+    st.dataframe(imports.summary(diff).rename({"series": "Serie", "measure": "Mått"}).to_pandas(),
+                 hide_index=True, width="stretch")
+    changed = diff.filter(pl.col("change") != "oförändrad")
+    if changed.is_empty():
+        st.info("Filen innehåller inga nya eller ändrade värden.")
+    else:
+        show = changed.head(500).select(
+            Ändring="change", Period=pl.col("period").map_elements(format_period, return_dtype=pl.String),
+            Område="area", Kön="gender", Grupp="group", Nu="old_value", Ny="new_value")
+        st.dataframe(show.to_pandas(), hide_index=True, width="stretch")
+        plot = (changed.head(60).with_columns(
+            Etikett=pl.concat_str(pl.col("area"), pl.lit(" "), pl.col("gender"), pl.lit(" "),
+                                  pl.col("period").map_elements(format_period, return_dtype=pl.String)))
+                .unpivot(index="Etikett", on=["old_value", "new_value"], variable_name="Version", value_name="Värde")
+                .with_columns(Version=pl.col("Version").replace_strict({"old_value": "Nu", "new_value": "Efter import"})))
+        chart = alt.Chart(plot).mark_bar().encode(
+            y=alt.Y("Etikett:N", title=None), x=alt.X("Värde:Q"), yOffset="Version:N",
+            color=alt.Color("Version:N", scale=alt.Scale(domain=["Nu", "Efter import"],
+                                                          range=[theme.MUTED, theme.PALETTE[0]])),
+            tooltip=["Etikett:N", "Version:N", "Värde:Q"]).properties(height=alt.Step(14, **{"for": "offset"}))
+        st.altair_chart(theme.apply(chart), width="stretch", alt="Nya värden bredvid nuvarande")
+
+    with st.form("spara"):
+        st.subheader("Spara")
+        title = st.text_input("Titel", value=f"{cat[(series, measure)].label_sv} ({upload.name})")
+        producer = st.text_input("Producent (källa)", placeholder="t.ex. Arbetsförmedlingen")
+        licence = st.text_input("Licens", placeholder="t.ex. CC0, fri användning med källangivelse")
+        template_name = st.text_input("Spara kopplingen som mall (valfritt)", placeholder="t.ex. AF månadsstatistik")
+        submitted = st.form_submit_button("Importera", type="primary")
+    if submitted:
+        try:
+            outcome = imports.commit(data, upload.name, result.mapping, uploaded_by=access.current_user(),
+                                     producer=producer, licence=licence, title=title, prepared=result)
+        except InputError as exc:
+            show_problems(exc.problems, exc.headline)
+        else:
+            if template_name.strip():
+                templates.save(template_name, result.mapping)
+            if outcome.changed:
+                st.success(f"Importerat: {outcome.record['n_values']} värden. Statistiken är uppdaterad.")
+            else:
+                st.info("Samma fil är redan importerad; inget ändrades.")
+
+st.header("Historik")
+records = imports.history()
+if not records:
+    st.caption("Inga uppladdningar ännu.")
+for r in records:
+    with st.container(border=True):
+        a, b = st.columns([4, 1])
+        a.text(f"{r['title']} – {r['n_values']} värden – {r['uploaded_by']}, {r['uploaded_at'][:16].replace('T', ' ')}"
+               f" – {'aktiv' if r['status'] == 'active' else 'ångrad'}")
+        if r["status"] == "active":
+            if b.button("Ångra", key=f"undo-{r['id']}"):
+                try:
+                    imports.undo(r["id"], by=access.current_user())
+                except InputError as exc:
+                    show_problems(exc.problems, exc.headline)
+                else:
+                    st.rerun()
+        elif b.button("Återställ", key=f"redo-{r['id']}"):
+            try:
+                imports.redo(r["id"], by=access.current_user())
+            except InputError as exc:
+                show_problems(exc.problems, exc.headline)
+            else:
+                st.rerun()

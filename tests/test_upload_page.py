@@ -1,0 +1,72 @@
+"""The upload page end to end (AppTest): read, map, validate, preview, commit, history, undo."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from amnstats import imports, store
+from apptest_helpers import run_page
+
+AF_CSV = ("Stadsdelsområde;Kvinnor;Män;Totalt\n"
+          "Rinkeby - Kista;12,1;10,9;11,5\nSkärholmen;9,0;8,6;8,8\nBromma;2,0;2,1;2,0\n").encode("cp1252")
+
+
+@pytest.fixture
+def page(data_dir):
+    return run_page("ladda_upp")
+
+
+def upload(at, name: str, data: bytes):
+    at.file_uploader(key="fil").upload(name, data, "text/csv").run()
+    return at
+
+
+def test_upload_preview_commit_and_undo(page):
+    before = store.load_observations()
+    at = upload(page, "af_dec2023.csv", AF_CSV)
+    assert not at.exception
+    at.selectbox(key="serie").set_value("unemployment").run()
+    at.selectbox(key="matt").set_value("arbetslosa_andel").run()
+    at.radio(key="hur-period").set_value("Samma för hela filen").run()
+    at.text_input(key="konst-period").set_value("dec 2023").run()
+    assert [s.value for s in at.success] == ["9 värden är giltiga."]
+    summary = at.dataframe[1].value
+    assert summary["ny"].sum() == 9
+    at.button[0].click().run()  # Importera
+    assert any("Importerat: 9 värden" in s.value for s in at.success)
+    after = store.load_observations()
+    assert len(after) == len(before) + 9
+    new = after.filter(pl.col("dataset").str.starts_with("upload-"), pl.col("area") == "Rinkeby-Kista",
+                       pl.col("gender") == "kvinnor")
+    assert new["value"].to_list() == [12.1] and new["period"].to_list() == ["2023-12"]
+    assert new["source_label"][0].startswith("Uppladdad fil af_dec2023.csv, rad 2")
+
+    history = imports.history()
+    assert len(history) == 1 and history[0]["status"] == "active"
+    at.button(key=f"undo-{history[0]['id']}").click().run()
+    restored = store.load_observations()
+    assert restored.equals(before)
+    assert imports.history()[0]["status"] == "undone"
+
+
+def test_personal_data_is_refused_with_reason(page):
+    data = "Namn;Personnummer;Antal\nAnna;19811218-9876;3\n".encode()
+    at = upload(page, "lista.csv", data)
+    errors = [e.value for e in at.error]
+    assert errors and errors[0].startswith("Filen kan inte tas emot") and "Inget har sparats" in errors[0]
+    assert imports.history() == []
+
+
+def test_garbage_file_gets_a_swedish_message(page):
+    at = upload(page, "bild.csv", bytes(range(256)) * 20)
+    assert not at.exception
+    assert at.error and "Inget har sparats" in at.error[0].value
+
+
+def test_file_strings_are_escaped(page):
+    data = "Område;År;Värde\n<script>alert(1)</script>;2023;5\n".encode()
+    at = upload(page, "x.csv", data)
+    assert not at.exception
+    rendered = " ".join(m.value for m in at.markdown)
+    assert "<script>" not in rendered
