@@ -7,13 +7,15 @@ import streamlit as st
 
 from .. import store
 from ..build import current_build
+from ..disclosure import min_count, suppress_small_counts
 from ..problems import InputError
 
 
 @st.cache_resource(show_spinner="Läser in statistiken …", max_entries=2)
-def _load(build_path: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    return (pl.read_parquet(f"{build_path}/observations.parquet"),
-            pl.read_parquet(f"{build_path}/datasets.parquet"))
+def _load(build_path: str, min_count: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    # small counts by gender x district are suppressed here, once: every page and export reads this
+    obs = suppress_small_counts(pl.read_parquet(f"{build_path}/observations.parquet"), min_count)
+    return obs, pl.read_parquet(f"{build_path}/datasets.parquet")
 
 
 def build_path() -> str:
@@ -33,9 +35,9 @@ def build_path() -> str:
 
 
 def observations(preferred_only: bool = True) -> pl.DataFrame:
-    obs, _ = _load(build_path())
+    obs, _ = _load(build_path(), min_count())
     return obs.filter(pl.col("is_preferred")) if preferred_only else obs
 
 
 def datasets() -> pl.DataFrame:
-    return _load(build_path())[1]
+    return _load(build_path(), min_count())[1]

@@ -1,0 +1,161 @@
+"""Committing uploads: nothing lost or half-written, whatever the input and whenever it dies."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from amnstats import imports, store
+from amnstats.build import build, current_build
+from amnstats.ingest import Mapping, Source, prepare
+from amnstats.problems import InputError
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def af_csv(period_value: str = "12,1") -> bytes:
+    return (f"Stadsdelsområde;Kvinnor;Män;Totalt\nRinkeby - Kista;{period_value};10,9;11,5\n"
+            "Skärholmen;9,0;8,6;8,8\n").encode("cp1252")
+
+
+def mapping_for(data: bytes, name: str, period: str = "2023-12") -> Mapping:
+    first = prepare(data, name, series="unemployment", measure="arbetslosa_andel")
+    m = first.mapping
+    m.period = Source.fixed(period)
+    return m
+
+
+def snapshot(data_dir: Path) -> dict:
+    uploads = data_dir / "raw" / "uploads"
+    files = sorted(str(p.relative_to(uploads)) for p in uploads.rglob("*") if p.is_file() and not p.name.startswith(".")) \
+        if uploads.exists() else []
+    cur = current_build()
+    return {"uploads": files, "build": cur.name if cur else None}
+
+
+def test_same_file_twice_changes_nothing(data_dir):
+    build()
+    data = af_csv()
+    first = imports.commit(data, "af.csv", mapping_for(data, "af.csv"), uploaded_by="t")
+    before = snapshot(data_dir)
+    again = imports.commit(data, "af.csv", mapping_for(data, "af.csv"), uploaded_by="t")
+    assert first.changed and not again.changed
+    assert snapshot(data_dir) == before
+    stored = data_dir / "raw" / "uploads" / first.record["id"] / "af.csv"
+    assert stored.read_bytes() == data  # byte for byte
+
+
+def test_undo_restores_exactly_and_redo_brings_it_back(data_dir):
+    build()
+    before = store.load_observations()
+    data = af_csv()
+    r = imports.commit(data, "af.csv", mapping_for(data, "af.csv"), uploaded_by="t")
+    with_import = store.load_observations()
+    imports.undo(r.record["id"], by="t")
+    assert store.load_observations().equals(before)
+    imports.redo(r.record["id"], by="t")
+    assert store.load_observations().equals(with_import)
+    assert [h["action"] for h in imports.history()[0]["history"]] == ["import", "undo", "import"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.one_of(
+    st.binary(max_size=600),
+    st.text(alphabet=";,\t\n\"'0123456789 .,-<>åäöÅÄÖabcxKvinorMän%~", max_size=400).map(lambda s: s.encode("utf-8")),
+))
+def test_any_bytes_give_a_clean_import_or_a_clear_error_with_nothing_written(data_dir, payload):
+    if current_build() is None:
+        build()
+    before = snapshot(data_dir)
+    mapping = Mapping(series="unemployment", measure="arbetslosa_andel", period=Source.fixed("2023"),
+                      area=Source.fixed("Stockholm"), value="Värde")
+    try:
+        result = imports.commit(payload, "fuzz.csv", mapping, uploaded_by="hypothesis")
+    except InputError as exc:
+        assert exc.problems and all(p.message for p in exc.problems)
+        assert snapshot(data_dir) == before
+    else:
+        assert result.record["status"] == "active"
+        imports.undo(result.record["id"], by="hypothesis")
+
+
+def test_refused_file_writes_nothing(data_dir):
+    build()
+    before = snapshot(data_dir)
+    data = "Personnummer;Värde\n811218-9876;5\n".encode()
+    with pytest.raises(InputError) as exc:
+        imports.commit(data, "pnr.csv", Mapping(series="unemployment", measure="arbetslosa_andel",
+                                                period=Source.fixed("2023"), area=Source.fixed("Stockholm"),
+                                                value="Värde"), uploaded_by="t")
+    assert "Inget har sparats" in str(exc.value)
+    assert snapshot(data_dir) == before
+
+
+CHILD = r"""
+import sys
+from amnstats import imports
+from amnstats.ingest import prepare, Source
+data = open(sys.argv[1], "rb").read()
+first = prepare(data, sys.argv[2], series="unemployment", measure="arbetslosa_andel")
+m = first.mapping
+m.period = Source.fixed(sys.argv[3])
+imports.commit(data, sys.argv[2], m, uploaded_by="child")
+print("done")
+"""
+
+
+def _child(data_dir: Path, tmp_path: Path, name: str, data: bytes, period: str) -> subprocess.Popen:
+    f = tmp_path / name
+    f.write_bytes(data)
+    env = os.environ | {"AMNSTATS_DATA_DIR": str(data_dir), "PYTHONPATH": str(PROJECT)}
+    return subprocess.Popen([sys.executable, "-c", CHILD, str(f), name, period], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_import_killed_at_random_points_leaves_old_or_new_data(data_dir, tmp_path):
+    build()
+    old = store.load_observations()
+    data = af_csv()
+    rng = random.Random(7)
+    for attempt in range(6):
+        proc = _child(data_dir, tmp_path, "af.csv", data, "2023-12")
+        time.sleep(rng.uniform(0.3, 3.0))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        # what is on disk is complete and readable: the previous build or a new one
+        obs = pl.read_parquet(current_build() / "observations.parquet")
+        assert len(obs) in (len(old), len(old) + 6)
+        for folder in (data_dir / "raw" / "uploads").glob("upload-*"):
+            record = imports.read_record(folder)
+            if record is not None:  # past the commit point: the file is there, whole
+                assert (folder / record["stored_as"]).read_bytes() == data
+        # the next start finishes the job or keeps the old data; never a broken store
+        assert len(store.load_observations()) in (len(old), len(old) + 6)
+        for r in imports.history():
+            imports.undo(r["id"], by="t")
+        assert len(store.load_observations()) == len(old)
+
+
+def test_two_processes_importing_at_once_lose_nothing(data_dir, tmp_path):
+    build()
+    n_before = len(store.load_observations())
+    a = _child(data_dir, tmp_path, "a.csv", af_csv("12,1"), "2023-11")
+    b = _child(data_dir, tmp_path, "b.csv", af_csv("13,4"), "2023-12")
+    outs = [p.communicate(timeout=120) for p in (a, b)]
+    assert all(p.returncode == 0 for p in (a, b)), [o[1].decode()[-500:] for o in outs]
+    obs = store.load_observations()
+    assert len(obs) == n_before + 12
+    assert {r["filename"] for r in imports.history()} == {"a.csv", "b.csv"}
+    assert json.loads((data_dir / "raw" / "uploads" / imports.history()[0]["id"] / "import.json").read_text())
