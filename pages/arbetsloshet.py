@@ -40,7 +40,7 @@ if periods:
     panel.show(charts.bars(obs, "unemployment", "arbetslosa_andel", by="area", period=period, area=None,
                            title=f"Arbetslösa per stadsdelsområde, {format_period(period)}",
                            chart_id="arbetsloshet-stadsdelar", reference=ref,
-                           reference_label="Hela staden" if ref is not None else ""))
+                           reference_label="Hela staden" if ref is not None else "", area_types=("sdo",)))
 
 levels = af.filter(pl.col("area").is_in(["Stockholm", "Stockholms län", "Riket"]), pl.col("group") == "",
                    pl.col("gender") == "totalt")
@@ -52,4 +52,5 @@ if not levels.is_empty():
     panel.show(charts.bars(obs, "unemployment", "arbetslosa_andel", by="area", period=period_levels, area=None,
                            genders=("kvinnor", "män", "totalt"),
                            title=f"Staden, länet och riket, {format_period(period_levels)}",
+                           area_types=("city", "county", "country"),
                            chart_id="arbetsloshet-nivaer"))

@@ -49,7 +49,8 @@ with left:
 with right:
     panel.show(charts.bars(obs, series, measure, by="area", period=period, area=None, kind=kind,
                            title=f"{m.label_sv}, {format_period(period)}", chart_id="stadsdelar-rangordning",
-                           reference=ref, reference_label="Hela staden" if ref is not None else ""))
+                           reference=ref, reference_label="Hela staden" if ref is not None else "",
+                           area_types=("sdo",)))
 
 st.header("Ett stadsdelsområde jämfört med staden")
 district = st.selectbox("Stadsdelsområde", districts(), key="stadsdel", bind="query-params")

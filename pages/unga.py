@@ -41,6 +41,7 @@ if fj_periods:
     with right:
         panel.show(charts.bars(obs, "feriejobb", "anstallda", by="area", period=fperiod, area=None,
                                genders=("kvinnor", "män"), title=f"Feriejobb per förvaltning och kön, {fperiod}",
+                               area_types=("sdo", "other"),
                                chart_id="feriejobb-stadsdelar"))
 lov = obs.filter(pl.col("series") == "feriejobb", pl.col("group").is_in(["sommarlov", "höstlov", "jullov"]),
                  pl.col("gender") == "totalt", pl.col("kind") == "utfall")

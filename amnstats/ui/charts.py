@@ -169,8 +169,9 @@ def _table(sel: pl.DataFrame, m: Measure, title: str, label_cols: list[str]) -> 
 def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, area: str | None = "Stockholm",
          group: str | None = "", genders: tuple[str, ...] = ("totalt",), kind: str = "utfall",
          title: str | None = None, chart_id: str | None = None, reference: float | None = None,
-         reference_label: str = "") -> ChartSpec:
-    """Ranked horizontal bars by `by` (group or area) for one period; several genders side by side."""
+         reference_label: str = "", area_types: tuple[str, ...] | None = None) -> ChartSpec:
+    """Ranked horizontal bars by `by` (group or area) for one period; several genders side by side.
+    `area_types` limits the areas, e.g. ("sdo",) to rank only the stadsdelsområden."""
     m = measure_of(series, measure)
     filters = [pl.col("series") == series, pl.col("measure") == measure, pl.col("period") == period,
                pl.col("kind") == kind, pl.col("gender").is_in(list(genders)), pl.col("is_preferred")]
@@ -181,6 +182,8 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
     sel = obs.filter(*filters)
     if by == "group":
         sel = sel.filter(pl.col("group") != "")
+    if area_types is not None:
+        sel = sel.filter(pl.col("area_type").is_in(list(area_types)))
     title = title or f"{m.label_sv} {format_period(period)}"
     chart_id = chart_id or f"bars-{series}-{measure}-{by}"
     label_col = "group" if by == "group" else "area"
