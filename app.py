@@ -5,6 +5,15 @@ import streamlit as st
 
 from amnstats.ui import access, frame, presentation
 
+# Streamlit's file uploader has English texts built in: replace them with Swedish ones.
+SWEDISH_UPLOADER_CSS = """<style>
+[data-testid="stFileUploaderDropzoneInstructions"] span { display: none; }
+[data-testid="stFileUploaderDropzoneInstructions"]::after {
+  content: "Dra och släpp en fil här (högst 50 MB; CSV eller Excel .xlsx)"; font-size: 0.9rem; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { display: none; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after { content: "Välj fil"; }
+</style>"""
+
 st.set_page_config(page_title="amnstats – Arbetsmarknadsnämndens statistik", page_icon="📊", layout="wide")
 
 pages = [
@@ -30,5 +39,6 @@ with st.sidebar:
         "amnstats visar statistik från Stockholms stads arbetsmarknadsnämnd: rapporter, "
         "SCB och egna uppladdningar. Varje siffra har sin källa angiven."
     )
+st.markdown(SWEDISH_UPLOADER_CSS, unsafe_allow_html=True)
 presentation.apply_css()  # after the toggle, so the first run already knows the mode
 nav.run()

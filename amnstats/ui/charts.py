@@ -100,6 +100,8 @@ def trend(obs: pl.DataFrame, series: str, measure: str, *, area: str = "Stockhol
     if sel.filter(pl.col("value").is_not_null()).is_empty():
         return ChartSpec(chart_id, title, None, table, "", [], empty_message=f"Inga uppgifter för {area}.")
     data = _display(sel, m)
+    if data["period"].n_unique() == 1:  # one period: a line would be a lone dot
+        return _single_period(data, m, chart_id, title, sel, area)
     temporal = ptype == "month"
     x = (alt.X("period_start:T", title=None, axis=alt.Axis(labelExpr=theme.sv_month_expr(), tickCount=8))
          if temporal else
@@ -140,6 +142,23 @@ def trend(obs: pl.DataFrame, series: str, measure: str, *, area: str = "Stockhol
     sentence = _sentence(sel, area)
     return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel),
                      alt_text=f"Linjediagram: {title}. {sentence}", notes=notes)
+
+
+def _single_period(data: pl.DataFrame, m: Measure, chart_id: str, title: str, sel: pl.DataFrame,
+                   area: str) -> ChartSpec:
+    base = alt.Chart(data.filter(pl.col("value").is_not_null())).encode(
+        y=alt.Y("Kön:N", title=None, sort=[GENDER_LABEL[g] for g in GENDERS]),
+        x=alt.X("value:Q", title=_value_title(m), axis=alt.Axis(labelExpr=_axis_format(m))),
+        color=alt.Color("gender:N", scale=theme.gender_scale(), legend=None),
+        tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Kön:N"),
+                 alt.Tooltip("Värde_text:N", title=m.label_sv)])
+    chart = alt.layer(base.mark_bar(), base.mark_text(align="left", dx=4, color=theme.TEXT).encode(text="Värde_text:N")
+                      ).properties(height=alt.Step(36))
+    period = data["Period_text"][0]
+    sentence = _sentence(sel, area)
+    return ChartSpec(chart_id, f"{title}, {period}", chart, _table(sel, m, title, ["Period_text", "Kön"]), sentence,
+                     sources_of(sel), alt_text=f"Stapeldiagram: {title}, {period}. {sentence}",
+                     notes=["Bara en period finns redovisad för det här måttet."])
 
 
 def _sentence(sel: pl.DataFrame, area: str | None) -> str:
