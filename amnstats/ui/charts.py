@@ -133,11 +133,19 @@ def trend(obs: pl.DataFrame, series: str, measure: str, *, area: str = "Stockhol
         if not (str(start) < when <= str(end)):
             continue
         notes.append(f"Brott i serien: {text}")
+        label = "VERA" if key == "vera" else "Ny indelning"
         if temporal:
-            rule = alt.Chart(pl.DataFrame({"d": [when], "t": ["VERA" if key == "vera" else "Ny indelning"]}))
+            rule = alt.Chart(pl.DataFrame({"d": [when], "t": [label]}))
             layers.append(rule.mark_rule(strokeDash=[6, 4], color=theme.MUTED).encode(x="d:T"))
             layers.append(rule.mark_text(align="left", dx=6, dy=-8, color=theme.MUTED, baseline="top")
                           .encode(x="d:T", y=alt.value(0), text="t:N"))
+        else:  # a category axis: mark the first period after the break
+            first = data.filter(pl.col("period_start").cast(pl.String) >= when).sort("period_start")
+            if not first.is_empty():
+                rule = alt.Chart(pl.DataFrame({"p": [first["Period_text"][0]], "t": [label]}))
+                layers.append(rule.mark_rule(strokeDash=[6, 4], color=theme.MUTED).encode(x="p:O"))
+                layers.append(rule.mark_text(align="left", dx=5, dy=-8, color=theme.MUTED, baseline="top")
+                              .encode(x="p:O", y=alt.value(0), text=alt.value(f"{label} från {first['Period_text'][0]}")))
     chart = alt.layer(*layers).properties(height=380)
     sentence = _sentence(sel, area)
     return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel),

@@ -36,13 +36,22 @@ class ExportTable:
     note: str = ""
 
 
+SLIDE_WIDTH_PX = 900  # charts are 'stretch' on screen; a file needs a width of its own
+
+
+def _spec(chart: alt.TopLevelMixin) -> dict:
+    spec = chart.to_dict()
+    spec.setdefault("width", SLIDE_WIDTH_PX)
+    return spec
+
+
 def chart_png(chart: alt.TopLevelMixin, scale: float = 3.0) -> bytes:
-    return vlc.vegalite_to_png(chart.to_dict(), scale=scale, format_locale=SV_FORMAT_LOCALE,
+    return vlc.vegalite_to_png(_spec(chart), scale=scale, format_locale=SV_FORMAT_LOCALE,
                                time_format_locale=SV_TIME_LOCALE)
 
 
 def chart_svg(chart: alt.TopLevelMixin) -> bytes:
-    return vlc.vegalite_to_svg(chart.to_dict(), format_locale=SV_FORMAT_LOCALE,
+    return vlc.vegalite_to_svg(_spec(chart), format_locale=SV_FORMAT_LOCALE,
                                time_format_locale=SV_TIME_LOCALE).encode("utf-8")
 
 
