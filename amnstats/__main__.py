@@ -6,6 +6,10 @@
                                    [--producer P] [--licence L] [--dry-run]
     python -m amnstats history
     python -m amnstats undo IMPORT_ID
+    python -m amnstats fetch scb [--validate] [--query Q] [--from 2020M01 | --last N] [--dry-run]
+    python -m amnstats fetch kolada [--years 2020-2024] [--dry-run] | --lookup "TITEL" [--series S --measure M]
+    python -m amnstats fetch af [--url URL] [--period 2024-01] [--dry-run]
+    python -m amnstats fetch list | undo FETCH_ID | redo FETCH_ID
 """
 
 from __future__ import annotations
@@ -121,6 +125,80 @@ def cmd_undo(args) -> int:
     return 0
 
 
+def _years(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        a, _, b = part.strip().partition("-")
+        if not a.isdigit() or (b and not b.isdigit()):
+            raise argparse.ArgumentTypeError(f"'{text}' är inga år (t.ex. 2020-2024 eller 2022,2023)")
+        out += list(range(int(a), int(b or a) + 1))
+    return out
+
+
+def cmd_fetch(args) -> int:
+    from . import store
+    from .connectors import SOURCE_NAMES, ConnectorError, commit, fetch
+    from .imports import summary as imports_summary
+
+    who = f"{getpass.getuser()} (kommandorad)"
+    try:
+        if args.source == "list":
+            rows = commit.history()
+            if not rows:
+                print("Inga hämtningar.")
+            for r in rows:
+                state = "gäller" if r["in_force"] else ("ersatt" if r["status"] == "active" else "ångrad")
+                print(f"{r['id']}  {r['committed_at']}  {state:7}  {r.get('n_values', 0):>7} värden  {r['title']}")
+            return 0
+        if args.source in ("undo", "redo"):
+            outcome = (commit.undo if args.source == "undo" else commit.redo)(args.fetch_id, by=who)
+            print(("Ångrad." if args.source == "undo" else "Återställd.") if outcome.changed
+                  else "Inget ändrades (hämtningen hade redan den statusen).")
+            return 0
+        if args.source == "scb" and args.validate:
+            from .connectors import scb
+            for line in scb.validate(queries=args.query):
+                print(line)
+            return 0
+        if args.source == "kolada" and args.lookup:
+            from .connectors import kolada
+            result = kolada.lookup(args.lookup, series=args.series or "", measure=args.measure or "",
+                                   group=args.group)
+            print(result.message())
+            return 0 if result.action else 1
+        options = {"scb": lambda: {"queries": args.query, "time_from": args.time_from, "time_last": args.last},
+                   "kolada": lambda: {"years": args.years},
+                   "af": lambda: {"url": args.url, "period": args.period}}[args.source]()
+        fetched = fetch(args.source, **options)
+    except ConnectorError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    except InputError as exc:
+        _print_problems(exc.problems, exc.headline)
+        return 1
+    for note in fetched.notes:
+        print(note)
+    diff = commit.preview(fetched.observations, store.load_observations())
+    print(imports_summary(diff))
+    if args.dry_run:
+        print(f"Förhandsgranskning ({len(fetched.observations)} värden från {SOURCE_NAMES[args.source]}): "
+              "inget har sparats.")
+        return 0
+    try:
+        outcome = commit.commit(fetched, by=who)
+    except ConnectorError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    except InputError as exc:
+        _print_problems(exc.problems, "Bygget med den nya hämtningen misslyckades")
+        return 1
+    if outcome.changed:
+        print(f"Hämtat {outcome.record['n_values']} värden som {outcome.record['id']}; statistiken är uppdaterad.")
+    else:
+        print(f"Svaret är oförändrat sedan förra hämtningen ({outcome.record['id']}); inget ändrades.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m amnstats", description="amnstats: AMN:s statistik")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +224,32 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("undo", help="ångra en import")
     p.add_argument("import_id")
     p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser("fetch", help="hämta statistik från SCB, Kolada eller Arbetsförmedlingen "
+                                     "(se docs/connectors.md)")
+    fetch_sub = p.add_subparsers(dest="source", required=True)
+    f = fetch_sub.add_parser("scb", help="SCB:s statistikdatabas (PxWebApi v2)")
+    f.add_argument("--validate", action="store_true", help="kontrollera bara tabellernas metadata mot inställningarna")
+    f.add_argument("--query", action="append", help="bara denna fråga ur [scb.queries] (kan upprepas)")
+    f.add_argument("--from", dest="time_from", help="första period, t.ex. 2020M01 eller 2020")
+    f.add_argument("--last", type=int, help="bara de senaste N perioderna")
+    f = fetch_sub.add_parser("kolada", help="Kolada (API v3)")
+    f.add_argument("--years", type=_years, help="år, t.ex. 2020-2024")
+    f.add_argument("--lookup", metavar="TITEL", help="slå upp ett nyckeltals id på titeln och spara det")
+    f.add_argument("--series", help="serie för ett nytt nyckeltal (med --lookup)")
+    f.add_argument("--measure", help="mått för ett nytt nyckeltal (med --lookup)")
+    f.add_argument("--group", help="grupp för nyckeltalet (med --lookup), t.ex. '20-24 år'")
+    f = fetch_sub.add_parser("af", help="Arbetsförmedlingens månadsstatistik per kommun (xlsx)")
+    f.add_argument("--url", help="arbetsbokens adress (annars [af] url)")
+    f.add_argument("--period", help="månaden arbetsboken gäller, t.ex. 2024-01 (annars ur rubrikraderna)")
+    for f in fetch_sub.choices.values():
+        f.add_argument("--dry-run", action="store_true", help="visa bara vad som skulle ändras")
+    f = fetch_sub.add_parser("list", help="lista hämtningar")
+    f = fetch_sub.add_parser("undo", help="ångra en hämtning")
+    f.add_argument("fetch_id")
+    f = fetch_sub.add_parser("redo", help="återställ en ångrad hämtning")
+    f.add_argument("fetch_id")
+    p.set_defaults(func=cmd_fetch)
 
     args = parser.parse_args(argv)
     return args.func(args)

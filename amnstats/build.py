@@ -23,9 +23,9 @@ from . import catalogue, paths
 from .normalise import duplicate_conflicts, normalise
 from .problems import InputError, Problem
 from .schema import KEY_COLUMNS, OBSERVATION_SCHEMA
-from .sources import DATASET_FIELDS, reports, scb_bas, sha256_file, uploads
+from .sources import DATASET_FIELDS, api, reports, scb_bas, sha256_file, uploads
 
-LOADERS = (reports.load, scb_bas.load, uploads.load)
+LOADERS = (reports.load, scb_bas.load, uploads.load, api.load)
 BUILD_FORMAT = "2"  # bump when the processed layout changes
 _hash_cache: dict[tuple[str, int, int], str] = {}
 

@@ -9,7 +9,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from amnstats import imports, templates
+from amnstats import connectors, imports, templates
+from amnstats.connectors import commit as fetch_commit
 from amnstats.catalogue import KINDS, SERIES_LABELS, measures
 from amnstats.ingest import Source, prepare
 from amnstats.periods import format_period
@@ -167,6 +168,82 @@ if upload is not None:
                 st.success(f"Importerat: {outcome.record['n_values']} värden. Statistiken är uppdaterad.")
             else:
                 st.info("Samma fil är redan importerad; inget ändrades.")
+
+st.header("Hämta från källa")
+st.write("Hämta officiell statistik direkt från källans API. Du ser vad som ändras innan något sparas; svaret "
+         "sparas oförändrat så att statistiken kan byggas om utan nätverk. Inställningar: config/connectors.toml.")
+FETCH_HELP = {
+    "scb": "Arbetslöshet (BAS) per månad och år för Stockholm, länet och riket, efter kön och ålder.",
+    "kolada": "Nyckeltal för Stockholm och riket efter kön. Källa: Kolada.",
+    "af": "Arbetsförmedlingens månadsstatistik per kommun (Excel).",
+}
+fetch_options: dict[str, dict] = {"scb": {}, "kolada": {}, "af": {}}
+for source_id, help_text in FETCH_HELP.items():
+    with st.container(border=True):
+        a, b = st.columns([4, 1])
+        a.markdown(f"**{connectors.SOURCE_NAMES[source_id]}** – {help_text}")
+        if source_id == "af":
+            url = a.text_input("Arbetsbokens adress (tom: den i inställningarna)", key="af-url")
+            period = a.text_input("Månad (tom: läses ur arbetsbokens rubrik)", key="af-period", placeholder="2024-01")
+            fetch_options["af"] = {"url": url.strip() or None, "period": period.strip() or None}
+        if b.button(f"Hämta från {connectors.SOURCE_NAMES[source_id]}", key=f"hamta-{source_id}"):
+            st.session_state.pop("hamtning", None)
+            with st.spinner(f"Hämtar från {connectors.SOURCE_NAMES[source_id]} …"):
+                try:
+                    st.session_state["hamtning"] = connectors.fetch(source_id, **fetch_options[source_id])
+                except connectors.ConnectorError as exc:
+                    st.error(exc.message)
+
+fetched = st.session_state.get("hamtning")
+if fetched is not None:
+    st.subheader(f"Förhandsgranskning: {fetched.record['title']}")
+    for note in fetched.notes[:8]:
+        st.caption(note)
+    fetch_diff = fetch_commit.preview(fetched.observations, state.observations(preferred_only=False))
+    st.dataframe(imports.summary(fetch_diff).rename({"series": "Serie", "measure": "Mått"}).to_pandas(),
+                 hide_index=True, width="stretch")
+    fetch_changed = fetch_diff.filter(pl.col("change") != "oförändrad")
+    if fetch_changed.is_empty():
+        st.info("Hämtningen innehåller inga nya eller ändrade värden.")
+    else:
+        st.dataframe(fetch_changed.head(500).select(
+            Ändring="change", Period=pl.col("period").map_elements(format_period, return_dtype=pl.String),
+            Område="area", Kön="gender", Grupp="group", Nu="old_value", Ny="new_value").to_pandas(),
+            hide_index=True, width="stretch")
+    if st.button("Spara hämtningen", type="primary", key="spara-hamtning"):
+        try:
+            fetch_outcome = fetch_commit.commit(fetched, by=access.current_user())
+        except connectors.ConnectorError as exc:
+            st.error(exc.message)
+        except InputError as exc:
+            show_problems(exc.problems, exc.headline)
+        else:
+            st.session_state.pop("hamtning", None)
+            if fetch_outcome.changed:
+                st.success(f"Hämtat: {fetch_outcome.record['n_values']} värden. Statistiken är uppdaterad.")
+            else:
+                st.info("Svaret är oförändrat sedan förra hämtningen; inget ändrades.")
+
+fetch_records = fetch_commit.history()
+if fetch_records:
+    st.caption("Tidigare hämtningar")
+for r in fetch_records:
+    with st.container(border=True):
+        a, b = st.columns([4, 1])
+        state_text = "gäller" if r["in_force"] else ("ersatt av en senare hämtning" if r["status"] == "active"
+                                                     else "ångrad")
+        a.text(f"{r['title']} – {r.get('n_values', 0)} värden – {r.get('fetched_by', '')}, "
+               f"{r['committed_at'][:16].replace('T', ' ')} – {state_text}")
+        action = fetch_commit.undo if r["status"] == "active" else fetch_commit.redo
+        if b.button("Ångra" if r["status"] == "active" else "Återställ", key=f"fetch-{r['status']}-{r['id']}"):
+            try:
+                action(r["id"], by=access.current_user())
+            except connectors.ConnectorError as exc:
+                st.error(exc.message)
+            except InputError as exc:
+                show_problems(exc.problems, exc.headline)
+            else:
+                st.rerun()
 
 st.header("Historik")
 records = imports.history()

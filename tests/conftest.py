@@ -3,7 +3,6 @@ works on a copy of data/raw in a temporary folder (AMNSTATS_DATA_DIR)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -12,17 +11,6 @@ import pytest
 from amnstats import catalogue
 
 PROJECT = Path(__file__).resolve().parents[1]
-SHARED = PROJECT.parent / "shared"
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def require(path: Path) -> Path:
-    """A fixture file from ../shared: a failure in CI when missing, a visible skip elsewhere."""
-    if not path.exists():
-        if IN_CI:
-            pytest.fail(f"fixture missing in CI: {path}")
-        pytest.skip(f"fixture missing: {path}")
-    return path
 
 
 @pytest.fixture

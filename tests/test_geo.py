@@ -11,7 +11,7 @@ import shapely
 from shapely.geometry import shape
 
 from amnstats import catalogue, geo
-from conftest import PROJECT, require
+from fixture_files import PROJECT, require
 
 GEOJSON = PROJECT / "data" / "geo" / "stadsdelsomraden.geojson"
 META = PROJECT / "data" / "geo" / "stadsdelsomraden.meta.json"

@@ -1,0 +1,20 @@
+"""Fixture files that must exist: a failure in CI when missing, a visible skip elsewhere."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+SHARED = PROJECT.parent / "shared"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(path: Path) -> Path:
+    if not path.exists():
+        if IN_CI:
+            pytest.fail(f"fixture missing in CI: {path}")
+        pytest.skip(f"fixture missing: {path}")
+    return path
