@@ -25,9 +25,9 @@ pages = [
     st.Page("pages/stadsdelar.py", title="Stadsdelsområden", icon=":material/map:", url_path="stadsdelar"),
     st.Page("pages/mal.py", title="Mål och utfall", icon=":material/flag:", url_path="mal"),
     st.Page("pages/presentation.py", title="Presentation", icon=":material/slideshow:", url_path="presentation"),
-    st.Page("pages/ladda_upp.py", title="Ladda upp data", icon=":material/upload:", url_path="ladda-upp"),
+    st.Page("pages/ladda-upp.py", title="Ladda upp data", icon=":material/upload:", url_path="ladda-upp"),
     st.Page("pages/data.py", title="Data och källor", icon=":material/table:", url_path="data"),
-    st.Page("pages/om_data.py", title="Om data", icon=":material/info:", url_path="om-data"),
+    st.Page("pages/om-data.py", title="Om data", icon=":material/info:", url_path="om-data"),
 ]
 if access.read_only():  # public screens: no upload page at all
     pages = [p for p in pages if p.url_path != "ladda-upp"]

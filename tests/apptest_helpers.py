@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["oversikt", "arbetsloshet", "jobbtorg", "unga", "vuxenutbildning", "stadsdelar", "mal", "presentation",
-         "data", "om_data"]
+         "data", "om-data"]
 
 
 def run_page(page: str | None = None, query: dict | None = None) -> AppTest:

@@ -20,7 +20,7 @@ def page(data_dir, tmp_path, monkeypatch):
     path = tmp_path / "connectors.toml"
     path.write_text(TEST_CONFIG, encoding="utf-8")
     monkeypatch.setenv("AMNSTATS_CONNECTORS_CONFIG", str(path))
-    return run_page("ladda_upp")
+    return run_page("ladda-upp")
 
 
 def test_a_button_per_source(page):

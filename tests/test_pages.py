@@ -19,7 +19,7 @@ def test_every_page_renders_without_error(page):
     assert at.title
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if p not in ("presentation", "data", "om_data", "mal")])
+@pytest.mark.parametrize("page", [p for p in PAGES if p not in ("presentation", "data", "om-data", "mal")])
 def test_every_chart_has_a_source_and_a_sentence(page):
     at = run_page(page)
     n_charts = len([s for s in at.subheader])
@@ -125,3 +125,18 @@ def test_broken_slideshow_link_is_harmless():
     at = run_page("presentation", query={"bildspel": "not-base64!!"})
     assert not at.exception
     assert at.info and at.info[0].value.startswith("Inga diagram är valda")
+
+
+def test_page_files_are_named_like_their_urls():
+    # a deep link to a fresh server runs pages/<url>.py first (see amnstats/ui/frame.py):
+    # the names must match, or users see "Page not found"
+    import re
+    from pathlib import Path
+
+    app = (Path(__file__).resolve().parents[1] / "app.py").read_text(encoding="utf-8")
+    pages = re.findall(r'st\.Page\("pages/([^"]+)\.py".*?url_path="([^"]+)"', app)
+    assert len(pages) == 11
+    assert all(f == u for f, u in pages), pages
+    for f, _ in pages:
+        text = (Path(__file__).resolve().parents[1] / "pages" / f"{f}.py").read_text(encoding="utf-8")
+        assert "frame.ensure()" in text, f

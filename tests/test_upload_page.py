@@ -14,7 +14,7 @@ AF_CSV = ("Stadsdelsområde;Kvinnor;Män;Totalt\n"
 
 @pytest.fixture
 def page(data_dir):
-    return run_page("ladda_upp")
+    return run_page("ladda-upp")
 
 
 def upload(at, name: str, data: bytes):
