@@ -254,17 +254,11 @@ for r in records:
         a, b = st.columns([4, 1])
         a.text(f"{r['title']} – {r['n_values']} värden – {r['uploaded_by']}, {r['uploaded_at'][:16].replace('T', ' ')}"
                f" – {'aktiv' if r['status'] == 'active' else 'ångrad'}")
-        if r["status"] == "active":
-            if b.button("Ångra", key=f"undo-{r['id']}"):
-                try:
-                    imports.undo(r["id"], by=access.current_user())
-                except InputError as exc:
-                    show_problems(exc.problems, exc.headline)
-                else:
-                    st.rerun()
-        elif b.button("Återställ", key=f"redo-{r['id']}"):
+        active = r["status"] == "active"
+        label, action, prefix = ("Ångra", imports.undo, "undo") if active else ("Återställ", imports.redo, "redo")
+        if b.button(label, key=f"{prefix}-{r['id']}"):
             try:
-                imports.redo(r["id"], by=access.current_user())
+                action(r["id"], by=access.current_user())
             except InputError as exc:
                 show_problems(exc.problems, exc.headline)
             else:
