@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from amnstats.catalogue import measures
+from amnstats.metrics import target_status
 from amnstats.numbers import format_number
 from amnstats.periods import format_period
 from amnstats.ui import charts, panel, state
@@ -19,17 +20,19 @@ obs = state.observations()
 cat = measures()
 ind = obs.filter(pl.col("series") == "indicator", pl.col("group") == "", pl.col("area") == "Stockholm")
 
-STATUS = {"uppfyllt": "uppfyllt", "delvis uppfyllt": "delvis uppfyllt", "ej uppfyllt": "ej uppfyllt"}
+# met / partly met / missed, by the rule in amnstats.metrics.target_status (5 % tolerance)
+statuses = target_status(ind).filter(pl.col("gender") == "totalt").select(
+    "measure", "period", "target_setter", status=pl.col("target_status_sv").cast(pl.String),
+    reason=pl.col("target_reason").cast(pl.String))
 
 
-def status(value, target, direction) -> str:
-    if value is None or target is None:
-        return "–"
-    if direction == "lower_is_better":
-        met, near = value <= target, value <= target * 1.05
-    else:
-        met, near = value >= target, value >= target * 0.95
-    return STATUS["uppfyllt"] if met else STATUS["delvis uppfyllt"] if near else STATUS["ej uppfyllt"]
+def status(measure: str, period: str) -> str:
+    found = statuses.filter(pl.col("measure") == measure, pl.col("period") == period)
+    for setter in ("nämnden", "kf"):  # nämndens mål first, KF:s when the nämnd has none
+        row = found.filter(pl.col("target_setter") == setter)
+        if len(row):
+            return row["status"][0] or row["reason"][0] or "–"
+    return "–"
 
 
 rows = []
@@ -49,8 +52,7 @@ for measure, grp in ind.group_by("measure", maintain_order=True):
         "Kvinnor": fmt(women["value"][0] if len(women) else None), "Män": fmt(men["value"][0] if len(men) else None),
         "Nämndens mål": fmt(tgt["nämnden"][0] if tgt["nämnden"] else None),
         "KF:s mål": fmt(tgt["kf"][0] if tgt["kf"] else None),
-        "Bedömning": status(last["value"], tgt["nämnden"][0] if tgt["nämnden"] else (tgt["kf"][0] if tgt["kf"] else None),
-                            m.direction),
+        "Bedömning": status(measure[0], last["period"]),
         "Källa": last["source_label"],
     })
 
@@ -63,7 +65,7 @@ if table.is_empty():
 else:
     st.dataframe(table.to_pandas(), hide_index=True, width="stretch")
     st.caption("Bedömning mot nämndens mål (KF:s om nämnden saknar mål för perioden): uppfyllt; delvis uppfyllt = "
-               "inom 5 % från målet; ej uppfyllt. Riktningen (högre eller lägre är bättre) står i katalogen.")
+               "högst 5 % av målvärdet från målet; ej uppfyllt. Riktningen (högre eller lägre är bättre) står i katalogen.")
 
 choices = sorted({r["Indikator"] for r in rows})
 by_label = {cat[("indicator", m)].label_sv: m for m in ind["measure"].unique().to_list()}
