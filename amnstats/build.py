@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 from filelock import FileLock
 
-from . import catalogue, paths
+from . import catalogue, paths, storage
 from .normalise import duplicate_conflicts, normalise
 from .problems import InputError, Problem
 from .schema import KEY_COLUMNS, OBSERVATION_SCHEMA
@@ -27,7 +29,12 @@ from .sources import DATASET_FIELDS, api, reports, scb_bas, sha256_file, uploads
 
 LOADERS = (reports.load, scb_bas.load, uploads.load, api.load)
 BUILD_FORMAT = "2"  # bump when the processed layout changes
+STORE_ORDER = ("series", "measure", "area", "group", "gender", "period_start", "period_end", "kind",
+               "target_setter", "dataset", "source")  # row order of observations.parquet
 _hash_cache: dict[tuple[str, int, int], str] = {}
+_NO_DICTIONARY = ("source", "source_label")  # nearly one value per row
+_verified: dict[tuple, str | None] = {}
+log = logging.getLogger("amnstats")
 
 
 class BuildError(InputError):
@@ -80,6 +87,40 @@ def build_fingerprint(build_path: Path) -> str | None:
         return None
 
 
+def verify_build(build_path: Path) -> str | None:
+    """None when the build folder is complete and readable, else what is wrong: the manifest,
+    both Parquet footers, the row counts the manifest states and (for builds that record them)
+    the files' SHA-256. A power cut can leave a truncated file behind; this is where it shows.
+    The answer is remembered while the files' size and mtime stay the same."""
+    names = ("manifest.json", "observations.parquet", "datasets.parquet")
+    try:
+        stats = tuple((st.st_size, st.st_mtime_ns) for st in ((build_path / n).stat() for n in names))
+    except OSError as exc:
+        return f"{exc.filename or build_path} saknas"
+    key = (str(build_path), stats)
+    if key not in _verified:
+        _verified[key] = _verify(build_path)
+    return _verified[key]
+
+
+def _verify(build_path: Path) -> str | None:
+    try:
+        manifest = json.loads((build_path / "manifest.json").read_text())
+    except (OSError, ValueError) as exc:
+        return f"manifest.json kan inte läsas ({exc})"
+    for name, count in (("observations.parquet", "n_observations"), ("datasets.parquet", "n_datasets")):
+        try:
+            rows = pq.read_metadata(build_path / name).num_rows
+        except Exception as exc:  # noqa: BLE001 - any failure to read the footer means a damaged file
+            return f"{name} kan inte läsas ({type(exc).__name__}: {exc})"
+        if rows != manifest.get(count):
+            return f"{name} har {rows} rader men manifest.json anger {manifest.get(count)}"
+        want = manifest.get("sha256", {}).get(name)
+        if want and sha256_file(build_path / name) != want:
+            return f"{name} stämmer inte med sin kontrollsumma"
+    return None
+
+
 def is_stale(raw_dir: Path | None = None, processed_dir: Path | None = None) -> bool:
     cur = current_build(processed_dir)
     return cur is None or build_fingerprint(cur) != input_fingerprint(raw_dir)
@@ -100,6 +141,10 @@ def collect(raw_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         problems.append(Problem(dup, None, "id", "två dataset har samma id"))
     if problems:
         raise BuildError(problems, "Bygget avbröts")
+    # A loader may hand over observations that are already validated and in store order (an
+    # upload, normalised when it was imported): they are concatenated, not normalised again.
+    ready = [f for f in frames if f.columns == OBSERVATION_SCHEMA.names()]
+    frames = [f for f in frames if f.columns != OBSERVATION_SCHEMA.names()]
     try:
         obs = normalise(pl.concat(frames, how="vertical")) if frames else OBSERVATION_SCHEMA.to_frame()
     except InputError as exc:
@@ -117,7 +162,152 @@ def collect(raw_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
                                 f"samma nyckel med olika värden ({key}) i {', '.join(r['sources'])}"))
     if problems:
         raise BuildError(problems, "Bygget avbröts")
-    return _mark_preferred(obs, datasets), _datasets_frame(datasets, obs)
+    obs = _combine(obs, ready, datasets).rechunk()
+    return obs, _datasets_frame(datasets, obs)
+
+
+def _combine(obs: pl.DataFrame, ready: list[pl.DataFrame], datasets: list[dict]) -> pl.DataFrame:
+    """All observations, preferred rows marked, in store order.
+
+    `obs` (normalised in this build) goes through _mark_preferred. A ready frame (one upload:
+    one series and measure, unique keys, in store order) only sends the rows whose key another
+    source also has; its other rows cannot repeat a figure, keep is_preferred / no conflict,
+    and are merged into place by (series, measure) without sorting them again."""
+    key = list(KEY_COLUMNS)
+    contested = [obs]
+    by_pair: dict[tuple[str, str], list[pl.DataFrame]] = {}
+    for f in (f for f in ready if f.height):
+        pair = (f["series"][0], f["measure"][0])
+        if ((f["series"] == pair[0]).all() and (f["measure"] == pair[1]).all()
+                and f["is_preferred"].all() and not f["has_conflict"].any()):
+            by_pair.setdefault(pair, []).append(f)
+        else:
+            contested.append(f)
+    keep: dict[tuple[str, str], list[pl.DataFrame]] = {}
+    for pair, frames in by_pair.items():
+        base = obs.filter(pl.col("series") == pair[0], pl.col("measure") == pair[1])
+        for i, f in enumerate(frames):
+            others = [o for o in [base, *frames[:i], *frames[i + 1:]] if o.height]
+            repeated = _repeated_keys(f, others, key)
+            if repeated is not None:
+                contested.append(f.filter(repeated))
+                f = f.filter(~repeated)
+            keep.setdefault(pair, []).append(f)
+    marked = _mark_preferred(pl.concat(contested, how="vertical"), datasets)
+    if not keep:
+        return marked
+    runs = (marked.select("series", "measure").with_row_index("_i")
+            .group_by("series", "measure", maintain_order=True).agg(start=pl.col("_i").first(), n=pl.len()))
+    for r in runs.iter_rows(named=True):
+        keep.setdefault((r["series"], r["measure"]), []).insert(0, marked.slice(r["start"], r["n"]))
+    # str order is UTF-8 byte order, as polars sorts
+    return pl.concat([_merge_sorted(keep[pair]) for pair in sorted(keep)], how="vertical")
+
+
+def _repeated_keys(f: pl.DataFrame, others: list[pl.DataFrame], key: list[str]) -> pl.Series | None:
+    """Mask of the rows of `f` whose key is also in `others` (None: none is)."""
+    if not others:
+        return None
+    periods = pl.concat([o["period"] for o in others]).unique()
+    near = f["period"].is_in(periods.implode())  # cheap first cut: a shared period
+    if not near.any():
+        return None
+    where = near.arg_true()
+    mine = f[where].select(key).with_row_index("_i")
+    theirs = pl.concat([o.select(key).filter(pl.col("period").is_in(mine["period"].unique().implode()))
+                        for o in others]).unique()
+    hits = mine.join(theirs, on=key, how="semi", nulls_equal=True)["_i"]
+    if hits.is_empty():
+        return None
+    return pl.Series(np.zeros(f.height, dtype=bool)).scatter(where.gather(hits), True)
+
+
+def _merge_sorted(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Frames each in store order, merged into one. A few rows are placed into a long frame
+    by binary search (slices, no copy); otherwise the whole is sorted."""
+    frames = [f for f in frames if f.height] or frames[:1]
+    if len(frames) == 1:
+        return frames[0]
+    frames.sort(key=lambda f: -f.height)
+    big, rest = frames[0], pl.concat(frames[1:], how="vertical")
+    cols = list(STORE_ORDER)
+    if rest.height > 2000 or any(f.select(cols).null_count().sum_horizontal()[0] for f in (big, rest)):
+        return sorted_frame(pl.concat([big, rest], how="vertical"), cols)
+    rest = sorted_frame(rest, cols)
+    keys = big.select(cols)
+    pieces, done, lo = [], 0, 0
+    for j, row in enumerate(rest.select(cols).iter_rows()):
+        hi = big.height
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if keys.row(mid) < row:
+                lo = mid + 1
+            else:
+                hi = mid
+        pieces += [big.slice(done, lo - done), rest.slice(j, 1)]
+        done = lo
+    pieces.append(big.slice(done))
+    return pl.concat([p for p in pieces if p.height], how="vertical")
+
+
+def _codes(s: pl.Series, descending: bool) -> tuple[pl.Series, int] | None:
+    """Dense UInt64 codes of `s` that sort as `s` does, and how many there can be (None for nulls)."""
+    if s.null_count():
+        return None
+    if s.dtype == pl.String:
+        uniq = s.unique().sort()
+        code = s.replace_strict(uniq, pl.int_range(uniq.len(), eager=True, dtype=pl.UInt64),
+                                return_dtype=pl.UInt64)
+        card = uniq.len()
+    elif s.dtype.is_temporal() or s.dtype.is_integer() or s.dtype == pl.Boolean:
+        p = s.to_physical().cast(pl.Int64)
+        lo = p.min()
+        code, card = (p - lo).cast(pl.UInt64), int(p.max() - lo) + 1
+    else:
+        return None
+    return ((card - 1) - code if descending else code), card
+
+
+def sort_order(df: pl.DataFrame, by: list[str], descending: list[bool] | None = None) -> np.ndarray | None:
+    """Row order that sorts `df` by `by`, as DataFrame.sort does (stable), or None when it does not
+    apply (nulls, floats). Each column becomes dense integer codes packed into 64-bit words, and
+    the words are sorted: far cheaper than polars' multi-column sort of strings on millions of
+    rows. A trailing column of (nearly) unique strings such as `source` is only coded when the
+    columns before it leave ties."""
+    if df.height <= 1:
+        return np.arange(df.height)
+    descending = descending or [False] * len(by)
+    words: list[pl.Series] = []
+    word, room = None, 0
+    for c, desc in zip(by, descending):
+        s = df[c]
+        if word is not None and s.dtype == pl.String and s.head(1000).n_unique() > 500:
+            key = pl.DataFrame([*words, word.alias("_w")], schema=None)
+            if not key.is_duplicated().any():
+                break
+        coded = _codes(s, desc)
+        if coded is None:
+            return None
+        code, card = coded
+        if word is not None and room >= card:
+            word, room = word * card + code, room // card
+        else:
+            if word is not None:
+                words.append(word.alias(f"_w{len(words)}"))
+            word, room = code, (2**63 - 1) // max(card, 1)
+    if word is None:
+        return np.arange(df.height)
+    keys = [w.to_numpy() for w in (*words, word)]
+    return np.argsort(keys[0], kind="stable") if len(keys) == 1 else np.lexsort(keys[::-1])
+
+
+def sorted_frame(df: pl.DataFrame, by: list[str], descending: list[bool] | None = None,
+                 nulls_last: bool = False) -> pl.DataFrame:
+    """df.sort(by, descending=..., nulls_last=...) with ties in input order, through sort_order."""
+    order = sort_order(df, by, descending) if df.height > 1 else None
+    if order is None:
+        return df.sort(by, descending=descending or False, nulls_last=nulls_last, maintain_order=True)
+    return df.rechunk()[pl.Series(order)]  # gathering from one chunk is many times faster
 
 
 def _mark_preferred(obs: pl.DataFrame, datasets: list[dict]) -> pl.DataFrame:
@@ -126,20 +316,21 @@ def _mark_preferred(obs: pl.DataFrame, datasets: list[dict]) -> pl.DataFrame:
     dates = pl.DataFrame({"dataset": [d["id"] for d in datasets], "_date": [d["date"] for d in datasets]},
                          schema={"dataset": pl.String, "_date": pl.String})
     key = list(KEY_COLUMNS)
-    obs = (
+    obs = sorted_frame(
         obs.join(dates, on="dataset", how="left")
         .with_columns(_line=pl.col("source").str.extract(r"#L(\d+)$").cast(pl.Int64).fill_null(0),
-                      _approx=pl.col("status") == "approximate")
-        .sort([*key, "_approx", "_date", "dataset", "_line", "source"],
-              descending=[False] * len(key) + [False, True, False, False, False], nulls_last=True)
-        .with_columns(
+                      _approx=pl.col("status") == "approximate"),
+        [*key, "_approx", "_date", "dataset", "_line", "source"],
+        descending=[False] * len(key) + [False, True, False, False, False], nulls_last=True,
+    )
+    obs = (
+        obs.with_columns(
             is_preferred=pl.int_range(pl.len()).over(key) == 0,
             has_conflict=pl.col("value").n_unique().over(key) > 1,
         )
         .drop("_date", "_line", "_approx")
     )
-    return obs.sort(["series", "measure", "area", "group", "gender", "period_start", "period_end",
-                     "kind", "target_setter", "dataset", "source"]).select(OBSERVATION_SCHEMA.names())
+    return sorted_frame(obs, list(STORE_ORDER)).select(OBSERVATION_SCHEMA.names())
 
 
 def _datasets_frame(datasets: list[dict], obs: pl.DataFrame) -> pl.DataFrame:
@@ -149,8 +340,12 @@ def _datasets_frame(datasets: list[dict], obs: pl.DataFrame) -> pl.DataFrame:
 
 
 def _write_parquet(df: pl.DataFrame, path: Path) -> None:
-    # Deterministic bytes: no timestamps, fixed compression, single row group.
-    pq.write_table(df.to_arrow(), path, compression="zstd", row_group_size=1_000_000, store_schema=False)
+    # Deterministic bytes: no timestamps, fixed compression, single row group; one chunk, so page
+    # boundaries do not depend on how the frame was assembled. Arrow string views are handed
+    # over without a copy; per-row columns (source, source_label) skip the dictionary.
+    pq.write_table(df.rechunk().to_arrow(compat_level=pl.CompatLevel.newest()), path, compression="zstd",
+                   row_group_size=1_000_000, store_schema=False,
+                   use_dictionary=[c for c in df.columns if c not in _NO_DICTIONARY])
 
 
 def build(raw_dir: Path | None = None, processed_dir: Path | None = None, force: bool = False) -> BuildResult:
@@ -162,9 +357,13 @@ def build(raw_dir: Path | None = None, processed_dir: Path | None = None, force:
         fingerprint = input_fingerprint(raw_dir)
         cur = current_build(processed_dir)
         if cur is not None and not force and build_fingerprint(cur) == fingerprint:
-            n = pq.ParquetFile(cur / "observations.parquet").metadata.num_rows
-            d = pq.ParquetFile(cur / "datasets.parquet").metadata.num_rows
-            return BuildResult(cur, fingerprint, n, d, rebuilt=False)
+            if (damage := verify_build(cur)) is None:
+                n = pq.ParquetFile(cur / "observations.parquet").metadata.num_rows
+                d = pq.ParquetFile(cur / "datasets.parquet").metadata.num_rows
+                storage.ensure_published(cur)
+                return BuildResult(cur, fingerprint, n, d, rebuilt=False)
+            log.error("amnstats: current build %s is damaged (%s); rebuilding it from %s", cur, damage, raw_dir)
+        _remove_leftovers(processed_dir)
 
         catalogue.measures.cache_clear()
         catalogue.areas.cache_clear()
@@ -175,15 +374,17 @@ def build(raw_dir: Path | None = None, processed_dir: Path | None = None, force:
             _write_parquet(obs, tmp / "observations.parquet")
             _write_parquet(datasets, tmp / "datasets.parquet")
             manifest = {"fingerprint": fingerprint, "format": BUILD_FORMAT,
-                        "n_observations": len(obs), "n_datasets": len(datasets)}
+                        "n_observations": len(obs), "n_datasets": len(datasets),
+                        "sha256": {f.name: sha256_file(f) for f in sorted(tmp.glob("*.parquet"))}}
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
             for f in tmp.iterdir():
                 with f.open("rb") as fh:
                     os.fsync(fh.fileno())
             final = processed_dir / f"build-{fingerprint[:16]}"
-            if final.exists():
-                shutil.rmtree(final)
+            if final.exists():  # a forced rebuild: never touch the folder readers may be using
+                final = processed_dir / f"build-{fingerprint[:16]}-{tmp.name.rsplit('-', 1)[-1]}"
             os.rename(tmp, final)
+            storage.publish(final)  # object storage, when configured: files first, its CURRENT last
             _switch_link(processed_dir, final.name)
         finally:
             if tmp.exists():
@@ -203,6 +404,14 @@ def _switch_link(processed_dir: Path, target_name: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _remove_leftovers(processed_dir: Path) -> None:
+    """Temporary folders and links of builds killed half-way (called under the build lock)."""
+    for p in processed_dir.glob(".build-*"):
+        shutil.rmtree(p, ignore_errors=True)
+    for p in processed_dir.glob(".current-*"):
+        p.unlink(missing_ok=True)
 
 
 def _remove_old_builds(processed_dir: Path, keep: str, keep_previous: int = 1) -> None:

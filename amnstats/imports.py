@@ -13,6 +13,7 @@ import json
 import os
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,10 +22,11 @@ import polars as pl
 from filelock import FileLock, Timeout
 
 from . import paths
-from .build import BuildResult, build
+from .build import BuildResult, _hash_cache, build
 from .ingest import Mapping, Prepared, prepare
 from .problems import InputError, Problem
 from .schema import KEY_COLUMNS
+from .sources import uploads
 
 RECORD = "import.json"
 LOCK_TIMEOUT_S = 30
@@ -93,15 +95,26 @@ def _write_record(record: dict) -> None:
 def preview(prepared: Prepared, current: pl.DataFrame) -> pl.DataFrame:
     """What the import would change, per value: `change` is ny, ändrad or oförändrad,
     with the current value beside the new one."""
-    new = prepared.observations.select(*KEY_COLUMNS, "period_start", pl.col("value").alias("new_value"))
-    cur = (current.filter(pl.col("is_preferred"))
+    obs = prepared.observations
+    new = obs.select(*KEY_COLUMNS, "period_start", pl.col("value").alias("new_value"))
+    # Only the file's own series and measures can match (one preferred row per key).
+    cur = (current.filter(pl.col("is_preferred"), pl.col("series").is_in(obs["series"].unique().implode()),
+                          pl.col("measure").is_in(obs["measure"].unique().implode()))
            .select(*KEY_COLUMNS, pl.col("value").alias("old_value"), pl.col("source_label").alias("old_source")))
-    out = new.join(cur, on=list(KEY_COLUMNS), how="left", nulls_equal=True)
+    if cur.is_empty():  # none of it in the store yet: every value is new, no join needed
+        out = new.with_columns(old_value=pl.lit(None, pl.Float64), old_source=pl.lit(None, pl.String))
+    else:
+        out = new.join(cur, on=list(KEY_COLUMNS), how="left", nulls_equal=True, maintain_order="left")
     same = (pl.col("old_value") == pl.col("new_value")) | (pl.col("old_value").is_null() & pl.col("new_value").is_null())
-    return out.with_columns(
+    out = out.with_columns(
         change=pl.when(pl.col("old_source").is_null()).then(pl.lit("ny"))
         .when(same).then(pl.lit("oförändrad")).otherwise(pl.lit("ändrad"))
-    ).sort("series", "measure", "area", "group", "gender", "period_start")
+    )
+    # Store order refines this order; it is computed once and shared with commit().
+    order = uploads.store_order(obs) if out.height == obs.height else None
+    if order is None:
+        return out.sort("series", "measure", "area", "group", "gender", "period_start")
+    return out.rechunk()[pl.Series(order)]
 
 
 def summary(diff: pl.DataFrame) -> pl.DataFrame:
@@ -137,13 +150,24 @@ def commit(data: bytes, filename: str, mapping: Mapping, *, uploaded_by: str, pr
                 "n_values": len(prepared.observations), "history": (existing or {}).get("history", []),
             }
             record["history"] = record["history"] + [{"action": "import", "by": uploaded_by, "at": record["uploaded_at"]}]
-            _write_atomic(stored, data)
+            # What the file turned into, kept for every later build, written while the file itself
+            # is written and synced (both before the commit point: an import that dies here
+            # leaves only files the build ignores).
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                cached = pool.submit(uploads.write_cache, folder, record,
+                                     uploads.in_store_order(prepared.observations), hand_over=True)
+                _write_atomic(stored, data)
+                cached.result()
+            st = stored.stat()  # its hash is known: the build need not read the file again
+            _hash_cache[(str(stored), st.st_mtime_ns, st.st_size)] = prepared.file_hash
             _write_record(record)  # the commit point
             try:
                 result = build()
             except Exception:
                 _rollback(folder, existing)
                 raise
+            finally:
+                uploads.forget()
             return ImportResult(record, changed=True, build=result)
     except Timeout:
         raise InputError([Problem(filename, None, "", "en annan import pågår just nu; försök igen om en stund. "

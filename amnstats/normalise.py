@@ -62,6 +62,38 @@ def _lookup(values: pl.Series, fn) -> pl.DataFrame:
     return pl.DataFrame({"key": uniq, "out": [fn(u) for u in uniq]}, schema={"key": pl.String, "out": pl.String})
 
 
+def _mapped(values: pl.Series, fn) -> pl.Series:
+    """`fn` applied once per unique value, then mapped back row by row (no join of the whole frame)."""
+    table = _lookup(values, fn)
+    return values.replace_strict(table["key"], table["out"], default=None, return_dtype=pl.String)
+
+
+def _narrow_join(df: pl.DataFrame, table: pl.DataFrame, on: list[str]) -> pl.DataFrame:
+    """The columns `table` adds to `df`, row-aligned with `df`: only the key columns are joined,
+    so the wide frame is not gathered once per lookup."""
+    return df.select(on).join(table, on=on, how="left", maintain_order="left").drop(on)
+
+
+def _values(text: pl.Series) -> pl.DataFrame:
+    """parse_values() for a column: plain numbers ('1 234,5', '12') in one vectorised pass,
+    and the full parser (markers, '%', '~', odd spaces) only for the rows that need it."""
+    plain = text.str.contains(_NUMBER)
+    value = (text.str.replace_all(" ", "", literal=True).str.replace(",", ".", literal=True)
+             .cast(pl.Float64, strict=False))
+    n = text.len()
+    rest = (~plain).arg_true()
+    if rest.len() == 0:
+        return pl.DataFrame({"value": value, "marker_status": pl.Series([""]).new_from_index(0, n),
+                             "_bad_value": pl.Series([False]).new_from_index(0, n)})
+    v, st, bad = parse_values(pl.col("t"))
+    slow = pl.DataFrame({"t": text.gather(rest)}).select(v=v, st=st, bad=bad)
+    return pl.DataFrame({
+        "value": value.scatter(rest, slow["v"]),
+        "marker_status": pl.Series([""], dtype=pl.String).new_from_index(0, n).scatter(rest, slow["st"]),
+        "_bad_value": pl.Series([False]).new_from_index(0, n).scatter(rest, slow["bad"]),
+    })
+
+
 def normalise(candidates: pl.DataFrame, max_problems: int = 1000) -> pl.DataFrame:
     """Validate and convert candidate rows. Raises InputError listing every problem (up to max)."""
     df = candidates.select(CANDIDATE_COLUMNS).with_columns(
@@ -70,18 +102,18 @@ def normalise(candidates: pl.DataFrame, max_problems: int = 1000) -> pl.DataFram
     problems: list[Problem] = []
 
     def report(mask: pl.Series, column: str, message) -> None:
-        if len(problems) >= max_problems:
+        if len(problems) >= max_problems or not mask.any():
             return
         for r in df.filter(mask).head(max_problems - len(problems)).iter_rows(named=True):
             problems.append(Problem(r["raw_file"], r["raw_row"], column, message(r)))
 
     # Numbers
-    value, marker_status, invalid = parse_values(pl.col("value_text"))
-    df = df.with_columns(value=value, marker_status=marker_status, _bad_value=invalid)
+    df = df.hstack(_values(df["value_text"]))
     report(df["_bad_value"], "value", lambda r: f"'{r['value_text']}' är inte ett tal")
-    df = df.with_columns(
-        status=pl.when(pl.col("status") != "").then(pl.col("status")).otherwise(pl.col("marker_status"))
-    )
+    if (df["marker_status"] != "").any():  # markers in the values: '..', '~12', empty
+        df = df.with_columns(
+            status=pl.when(pl.col("status") != "").then(pl.col("status")).otherwise(pl.col("marker_status"))
+        )
     bad_status = ~df["status"].is_in(catalogue.STATUSES)
     report(bad_status, "status", lambda r: f"okänd status '{r['status']}'")
     report(
@@ -90,13 +122,11 @@ def normalise(candidates: pl.DataFrame, max_problems: int = 1000) -> pl.DataFram
     )
 
     # Gender
-    genders = _lookup(df["gender"], canonical_gender)
-    df = df.join(genders.rename({"key": "gender", "out": "_gender"}), on="gender", how="left")
+    df = df.with_columns(_gender=_mapped(df["gender"], canonical_gender))
     report(df["_gender"].is_null(), "gender", lambda r: f"okänt kön '{r['gender']}' (kvinnor, män eller totalt)")
 
     # Areas
-    area_map = _lookup(df["area"], canonical_area)
-    df = df.join(area_map.rename({"key": "area", "out": "_area"}), on="area", how="left")
+    df = df.with_columns(_area=_mapped(df["area"], canonical_area))
 
     def area_message(r):
         hint = suggest_area(r["area"])
@@ -106,7 +136,7 @@ def normalise(candidates: pl.DataFrame, max_problems: int = 1000) -> pl.DataFram
     area_types = pl.DataFrame(
         {"_area": list(catalogue.areas()), "area_type": [a.area_type for a in catalogue.areas().values()]}
     )
-    df = df.join(area_types, on="_area", how="left")
+    df = df.hstack(_narrow_join(df, area_types, ["_area"]))
 
     # Periods
     parsed: dict[str, object] = {}
@@ -127,7 +157,7 @@ def normalise(candidates: pl.DataFrame, max_problems: int = 1000) -> pl.DataFram
         schema={"period": pl.String, "_period": pl.String, "period_start": pl.Date,
                 "period_end": pl.Date, "period_type": pl.String},
     )
-    df = df.join(periods, on="period", how="left")
+    df = df.hstack(_narrow_join(df, periods, ["period"]))
     report(df["_period"].is_null(), "period", lambda r: str(parsed[r["period"]]))
 
     # Measures
@@ -139,7 +169,7 @@ def normalise(candidates: pl.DataFrame, max_problems: int = 1000) -> pl.DataFram
         },
         schema={"series": pl.String, "measure": pl.String, "unit": pl.String, "_additive": pl.Boolean},
     )
-    df = df.join(measures, on=["series", "measure"], how="left")
+    df = df.hstack(_narrow_join(df, measures, ["series", "measure"]))
     report(df["unit"].is_null(), "measure",
            lambda r: f"måttet '{r['measure']}' finns inte i katalogen för serien '{r['series']}'")
 

@@ -12,13 +12,15 @@ from pathlib import Path
 import polars as pl
 
 from . import paths
-from .build import BuildResult, build, current_build, is_stale
+from .build import BuildResult, build, current_build, is_stale, verify_build
 
 
 def ensure_built() -> Path:
-    """The current build folder, building it first if missing or stale."""
+    """The current build folder, building it first if missing or stale. A damaged build (a
+    Parquet file truncated by a power cut, a row count that differs from manifest.json) is
+    rebuilt from data/raw, with a log line saying so."""
     cur = current_build()
-    if cur is None or is_stale():
+    if cur is None or is_stale() or verify_build(cur) is not None:
         cur = build().path
     return cur
 

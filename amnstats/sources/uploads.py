@@ -1,14 +1,129 @@
-"""Analysts' uploads (data/raw/uploads/<id>/): each active import re-read with its stored mapping."""
+"""Analysts' uploads (data/raw/uploads/<id>/): each active import re-read with its stored mapping.
+
+What an import turned into (validated observations, in store order) is kept beside the file as
+`.observations-<key>.parquet`, written before the import's commit point. The key covers the
+file, the mapping and the code and catalogue that read it, so the build concatenates that
+result instead of reading and validating every upload again; with any of them changed (or the
+cache missing or unreadable) the upload is prepared from its file as before. The cache is a
+dot-file: not part of the input fingerprint, and safe to delete.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
+import weakref
+from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+import polars as pl
+
 from ..problems import Problem
-from . import SourceBatch, sha256_file
+from . import SourceBatch
+
+CACHE_FORMAT = "1"
+_memo: dict[str, pl.DataFrame] = {}  # cache path -> observations, handed over within one process
+
+
+@lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    """The code that turns an upload into observations (a cache from other code is not used)."""
+    pkg = Path(__file__).resolve().parents[1]
+    files = sorted([*(pkg / "ingest").glob("*.py"), *(pkg / "sources").glob("uploads.py"),
+                    *(pkg / n for n in ("normalise.py", "periods.py", "areas.py", "numbers.py", "schema.py",
+                                        "catalogue.py", "build.py"))])
+    h = hashlib.sha256(CACHE_FORMAT.encode())
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def cache_path(folder: Path, record: dict) -> Path:
+    """Where the observations of this import (file + mapping + code + catalogue) are cached."""
+    from .. import paths
+    from ..build import _hash
+
+    catalogue = [_hash(p) for p in sorted(paths.CATALOGUE_DIR.glob("*.csv"))]
+    key = json.dumps([record["sha256"], record["mapping"], record.get("sheet"), record["filename"], record["id"],
+                      _code_fingerprint(), catalogue], sort_keys=True, ensure_ascii=False)
+    return folder / f".observations-{hashlib.sha256(key.encode()).hexdigest()[:16]}.parquet"
+
+
+def store_order(observations: pl.DataFrame) -> np.ndarray | None:
+    """The row order that puts an upload's observations in store order (None: sort them with
+    polars). Remembered for the last frame while it lives: preview and commit share it."""
+    from ..build import STORE_ORDER, sort_order
+
+    global _last_order
+    if _last_order is not None and _last_order[0]() is observations:
+        return _last_order[1]
+    order = sort_order(observations, list(STORE_ORDER))
+
+    def drop(ref) -> None:
+        global _last_order
+        if _last_order is not None and _last_order[0] is ref:
+            _last_order = None
+
+    _last_order = (weakref.ref(observations, drop), order)
+    return order
+
+
+_last_order: tuple[weakref.ref, np.ndarray | None] | None = None
+
+
+def in_store_order(observations: pl.DataFrame) -> pl.DataFrame:
+    """An upload's observations sorted as observations.parquet is."""
+    from ..build import STORE_ORDER, sorted_frame
+
+    order = store_order(observations)
+    if order is None:
+        return sorted_frame(observations, list(STORE_ORDER))
+    return observations.rechunk()[pl.Series(order)]
+
+
+def write_cache(folder: Path, record: dict, observations: pl.DataFrame, *, hand_over: bool = False) -> Path:
+    """Keep an import's validated observations (in store order) for later builds; atomic.
+    `hand_over`: the next build in this process takes the frame itself (until forget())."""
+    path = cache_path(folder, record)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    os.close(fd)
+    try:
+        from ..build import _write_parquet
+
+        _write_parquet(observations, Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    _memo.clear()
+    if hand_over:
+        _memo[str(path)] = observations
+    return path
+
+
+def forget() -> None:
+    """Drop the in-process hand-over (after the build that used it)."""
+    _memo.clear()
+
+
+def _read_cache(path: Path) -> pl.DataFrame | None:
+    from ..schema import OBSERVATION_SCHEMA
+
+    if (hit := _memo.get(str(path))) is not None:
+        return hit
+    try:
+        obs = pl.read_parquet(path)
+    except (FileNotFoundError, OSError, pl.exceptions.PolarsError):
+        return None
+    return obs if obs.schema == OBSERVATION_SCHEMA else None
 
 
 def load(raw_dir: Path) -> SourceBatch:
+    from ..build import _hash
     from ..imports import RECORD, read_record
     from ..ingest import Mapping, prepare
 
@@ -22,15 +137,23 @@ def load(raw_dir: Path) -> SourceBatch:
             continue  # no record: an import that never reached its commit point
         rel = f"uploads/{folder.name}/{record['stored_as']}"
         path = folder / record["stored_as"]
-        if not path.exists() or sha256_file(path) != record["sha256"]:
+        if not path.exists() or _hash(path) != record["sha256"]:
             batch.problems.append(Problem(rel, None, "", "den uppladdade filen saknas eller har ändrats sedan importen"))
             continue
-        prepared = prepare(path.read_bytes(), record["filename"], Mapping.from_dict(record["mapping"]),
-                           sheet=record.get("sheet"), dataset_id=record["id"])
-        if not prepared.ok:
-            batch.problems += [Problem(rel, p.row, p.column, p.message) for p in prepared.problems]
-            continue
-        batch.candidates.append(prepared.candidates.drop("column"))
+        cached = cache_path(folder, record)
+        observations = _read_cache(cached)
+        if observations is None:
+            prepared = prepare(path.read_bytes(), record["filename"], Mapping.from_dict(record["mapping"]),
+                               sheet=record.get("sheet"), dataset_id=record["id"])
+            if not prepared.ok:
+                batch.problems += [Problem(rel, p.row, p.column, p.message) for p in prepared.problems]
+                continue
+            observations = in_store_order(prepared.observations)
+            try:
+                write_cache(folder, record, observations)
+            except OSError:
+                pass  # a read-only folder: the next build prepares the file again
+        batch.candidates.append(observations)
         date = record["uploaded_at"][:10]
         batch.datasets.append({
             "id": record["id"], "title": record["title"], "producer": record["producer"],

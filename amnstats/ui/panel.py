@@ -51,7 +51,8 @@ def show(spec: ChartSpec) -> None:
         if spec.chart is None:
             st.info(spec.empty_message or "Inga uppgifter finns för det här urvalet.")
             return
-        st.altair_chart(theme.apply(spec.chart, large=large), width="stretch",
+        chart = theme.taller(spec.chart) if large else spec.chart
+        st.altair_chart(theme.apply(chart, large=large), width="stretch",
                         alt=spec.alt_text or spec.sentence, key=f"chart-{spec.id}")
         st.markdown(f"<p class='amn-sentence'>{html.escape(spec.sentence)}</p>", unsafe_allow_html=True)
         for note in spec.notes:

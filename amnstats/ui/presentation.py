@@ -22,14 +22,31 @@ CSS_ON = """
 .block-container { padding-top: 1.2rem !important; max-width: 100% !important; }
 html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 h1 { font-size: 2.6rem !important; } h3 { font-size: 2.0rem !important; }
-.amn-sentence { font-size: 1.6rem; line-height: 1.4; }
+[data-testid="stMarkdownContainer"] p.amn-sentence { font-size: 1.6rem; line-height: 1.4; }
 [data-testid="stCaptionContainer"] { font-size: 1.1rem !important; }
 [class*="st-key-panel-"] { min-height: 88vh; }
 </style>
 """
 CSS_ALWAYS = """
 <style>
-.amn-sentence { font-size: 1.1rem; margin: 0.2rem 0 0.2rem 0; }
+/* more specific than Streamlit's own "p { font-size: inherit }", which otherwise wins */
+[data-testid="stMarkdownContainer"] p.amn-sentence { font-size: 1.1rem; margin: 0.2rem 0 0.2rem 0; }
+/* the main area is a keyboard-focusable scroll region: show where the focus is (WCAG 2.4.7) */
+[data-testid="stMain"]:focus-visible { outline: 3px solid #005ea5; outline-offset: -3px; }
+/* key figures and buttons: the whole label, wrapped, instead of one line cut off with an ellipsis */
+[data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"],
+[data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"] p,
+.stButton button [data-testid="stMarkdownContainer"], .stButton button [data-testid="stMarkdownContainer"] p,
+[class*="st-key-pick-"] [data-testid="stMarkdownContainer"],
+[class*="st-key-pick-"] [data-testid="stMarkdownContainer"] p {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+/* a chart in a half-width column: its table view and 'ta med' toggle one above the other, so the
+   toggle's label is not squeezed into a sliver ("presentati-onen") */
+[class*="st-key-panel-"] { container-type: inline-size; }
+@container (max-width: 640px) {
+  [class*="st-key-panel-"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+  [class*="st-key-panel-"] [data-testid="stColumn"] { flex: 1 1 100% !important; min-width: 100% !important; }
+}
 </style>
 """
 
@@ -43,8 +60,14 @@ def sidebar_toggle() -> None:
               help="Döljer menyer, förstorar text och linjer för projektor. Länken behåller läget.")
 
 
+# The page is Swedish but Streamlit serves <html lang="en">: screen readers would read it with an
+# English voice (WCAG 3.1.1).
+LANG_SV = "<script>document.documentElement.lang = 'sv';</script>"
+
+
 def apply_css() -> None:
     st.markdown(CSS_ALWAYS, unsafe_allow_html=True)
+    st.html(LANG_SV, unsafe_allow_javascript=True)
     if is_on():
         st.markdown(CSS_ON, unsafe_allow_html=True)
         st.button("Avsluta presentationsläget", key="exit-presentation", on_click=_exit, shortcut="Esc",

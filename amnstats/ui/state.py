@@ -5,22 +5,36 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from .. import store
+from .. import storage, store
 from ..build import current_build
 from ..disclosure import min_count, suppress_small_counts
 from ..problems import InputError
 
 
 @st.cache_resource(show_spinner="Läser in statistiken …", max_entries=2)
-def _load(build_path: str, min_count: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _load(build_path: str, min_count: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(observations, datasets, preferred observations) of one build, read once per process and
+    shared read-only by every session; a new build is a new key. The build is a local folder
+    or, with AMNSTATS_STORE_URI, a build in object storage."""
     # small counts by gender x district are suppressed here, once: every page and export reads this
-    obs = suppress_small_counts(pl.read_parquet(f"{build_path}/observations.parquet"), min_count)
-    return obs, pl.read_parquet(f"{build_path}/datasets.parquet")
+    obs = suppress_small_counts(_read(build_path, "observations.parquet"), min_count)
+    # the preferred rows once, not per page run (the same frame when every row is preferred)
+    preferred = obs if obs["is_preferred"].all() else obs.filter(pl.col("is_preferred"))
+    return obs, _read(build_path, "datasets.parquet"), preferred
+
+
+def _read(build_path: str, name: str) -> pl.DataFrame:
+    if "://" in build_path:
+        return pl.from_arrow(storage.read_table(build_path, name))
+    return pl.read_parquet(f"{build_path}/{name}")
 
 
 def build_path() -> str:
     """The build to show: rebuilt if raw data changed; if the rebuild fails, the previous
-    build with a warning; with no build at all, an error and the page stops."""
+    build with a warning; with no build at all, an error and the page stops. With
+    AMNSTATS_STORE_URI (dashboard replicas), the build object storage's CURRENT names."""
+    if storage.is_remote() and (remote := storage.current_remote_build()) is not None:
+        return storage.remote_location(remote)
     try:
         return str(store.ensure_built())
     except InputError as exc:
@@ -35,8 +49,8 @@ def build_path() -> str:
 
 
 def observations(preferred_only: bool = True) -> pl.DataFrame:
-    obs, _ = _load(build_path(), min_count())
-    return obs.filter(pl.col("is_preferred")) if preferred_only else obs
+    obs, _, preferred = _load(build_path(), min_count())
+    return preferred if preferred_only else obs
 
 
 def datasets() -> pl.DataFrame:

@@ -17,9 +17,15 @@ MONTHS_JS = "['jan','feb','mar','apr','maj','jun','jul','aug','sep','okt','nov',
 
 
 def sv_number_expr(expr: str = "datum.value", spec: str = ",.0f") -> str:
-    """A Vega expression that formats a number the Swedish way: 1 234,5 (no-break space, comma)."""
-    return (f"replace(replace(replace(format({expr}, '{spec}'), regexp(',', 'g'), '\u00a0'),"
-            f" '.', ','), '-', '\u2212')")
+    """A Vega expression that formats a number the Swedish way: 1 234,5 (no-break space, comma).
+
+    The browser formats with Vega's default (English) locale, which the expression converts; the
+    downloads (export.py) render with a Swedish locale, where format() is already right and the
+    conversion would turn the decimal comma into a space ("80 0")."""
+    english = (f"replace(replace(replace(format({expr}, '{spec}'), regexp(',', 'g'), '\u00a0'),"
+               f" '.', ','), '-', '\u2212')")
+    swedish = f"replace(format({expr}, '{spec}'), '-', '\u2212')"
+    return f"(format(1000.5, ',.1f') == '1,000.5' ? {english} : {swedish})"
 
 
 def sv_month_expr(expr: str = "datum.value") -> str:
@@ -49,7 +55,22 @@ def config(large: bool = False) -> dict:
         "bar": {"cornerRadiusEnd": 2},
         "text": {"fontSize": size, "color": TEXT},
         "rule": {"strokeWidth": 3 if large else 2},
+        # The chart is one image for assistive technology: its text alternative is the description
+        # (alt), the sentence beneath it and the table view. Vega's own per-mark ARIA labels repeat
+        # raw field names and leave empty layers as unlabelled images (axe: svg-img-alt), so marks,
+        # axes and legends are hidden from the accessibility tree (both keys are needed for that).
+        "aria": False,
+        "mark": {"aria": False},
     }
+
+
+def taller(chart: alt.TopLevelMixin, factor: float = 1.6) -> alt.TopLevelMixin:
+    """The chart with a fixed height made taller: on a projector the large axis labels and legend
+    take their room from the plot, and one chart fills a screen. Heights in steps stay as they are."""
+    height = getattr(chart, "height", alt.Undefined)
+    if isinstance(height, (int, float)) and not isinstance(height, bool):
+        return chart.properties(height=round(height * factor))
+    return chart
 
 
 def apply(chart: alt.TopLevelMixin, large: bool = False) -> alt.TopLevelMixin:

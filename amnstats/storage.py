@@ -1,0 +1,210 @@
+"""Where the processed store is published and read: a local folder (the default) or object storage.
+
+Without configuration nothing changes: the build writes data/processed/build-<id>/ and switches
+the `current` link (amnstats.build), and the dashboard reads that folder.
+
+With ``AMNSTATS_STORE_URI`` set to an object-storage URI, e.g.
+
+    s3://amnstats-prod/store?region=eu-north-1
+    s3://bucket/prefix?endpoint_override=127.0.0.1:9000&scheme=http     (MinIO, moto)
+    abfs://container@account.dfs.core.windows.net/store                 (Azure, pyarrow >= 16)
+    gs://bucket/prefix
+
+the one writer (the instance that imports) still builds locally, then *publishes* the build:
+every file goes to ``<prefix>/builds/<build-id>/`` and only then is the small object
+``<prefix>/CURRENT`` overwritten with the build id. An object PUT is atomic, so a reader sees
+the previous build or the new one, never a mix; a publish that dies half-way leaves CURRENT
+on the previous build. Readers (any number of dashboard replicas) read CURRENT and the Parquet
+files through pyarrow's filesystem layer (`pyarrow.fs`, with fsspec as a fallback for schemes
+pyarrow does not know). Old builds are removed after publishing, keeping the two before the
+current one for readers that are still loading them.
+
+Credentials come from the environment as usual for each provider (AWS_ACCESS_KEY_ID /
+AWS_SECRET_ACCESS_KEY or an instance role; AZURE_STORAGE_ACCOUNT_KEY or a managed identity).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+ENV = "AMNSTATS_STORE_URI"
+POINTER = "CURRENT"
+HISTORY = "HISTORY.json"  # published build ids, oldest first (for pruning)
+KEEP_PREVIOUS = 2
+FILES = ("observations.parquet", "datasets.parquet", "manifest.json")  # manifest last
+
+
+class StorageError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class ObjectStore:
+    """A prefix in object storage holding builds/<id>/ and the CURRENT pointer."""
+
+    uri: str
+    fs: pafs.FileSystem
+    base: str  # bucket/prefix, as the filesystem names it
+
+    def location(self, build_id: str) -> str:
+        return f"{self.base}/builds/{build_id}"
+
+    def current_id(self) -> str | None:
+        try:
+            with self.fs.open_input_stream(f"{self.base}/{POINTER}") as fh:
+                return fh.read().decode("utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if "NoSuchKey" in str(exc) or "does not exist" in str(exc) or "Not Found" in str(exc):
+                return None
+            raise
+
+    def publish(self, build_dir: Path) -> str:
+        """Upload one local build folder, then point CURRENT at it (last, atomically)."""
+        build_id = build_dir.name
+        target = self.location(build_id)
+        self.fs.create_dir(target, recursive=True)
+        for name in FILES:
+            src = build_dir / name
+            with src.open("rb") as fh, self.fs.open_output_stream(f"{target}/{name}") as out:
+                while chunk := fh.read(8 << 20):
+                    out.write(chunk)
+        with self.fs.open_output_stream(f"{self.base}/{POINTER}") as out:
+            out.write(build_id.encode("utf-8") + b"\n")
+        self.prune(keep=build_id)
+        return target
+
+    def prune(self, keep: str) -> None:
+        """Remove old builds: HISTORY lists the published ids in order; `keep` and the
+        KEEP_PREVIOUS before it stay (readers may still be loading them), every other build
+        folder (including the files of a publish that never reached CURRENT) goes."""
+        try:
+            with self.fs.open_input_stream(f"{self.base}/{HISTORY}") as fh:
+                history = json.loads(fh.read().decode("utf-8"))
+        except (FileNotFoundError, OSError, ValueError):
+            history = []
+        history = [b for b in history if b != keep][-KEEP_PREVIOUS:] + [keep]
+        with self.fs.open_output_stream(f"{self.base}/{HISTORY}") as out:
+            out.write(json.dumps(history).encode("utf-8"))
+        try:
+            infos = self.fs.get_file_info(pafs.FileSelector(f"{self.base}/builds"))
+        except (FileNotFoundError, OSError):
+            return
+        for info in infos:
+            build_id = info.path.rstrip("/").rsplit("/", 1)[-1]
+            if info.type == pafs.FileType.Directory and build_id not in history:
+                try:
+                    self.fs.delete_dir(info.path)
+                except (FileNotFoundError, OSError):
+                    pass
+
+    def read_table(self, build_id: str, name: str) -> pa.Table:
+        return pq.read_table(f"{self.location(build_id)}/{name}", filesystem=self.fs)
+
+    def read_manifest(self, build_id: str) -> dict:
+        with self.fs.open_input_stream(f"{self.location(build_id)}/manifest.json") as fh:
+            return json.loads(fh.read().decode("utf-8"))
+
+
+def store_uri() -> str:
+    return os.environ.get(ENV, "").strip()
+
+
+def is_remote() -> bool:
+    return bool(store_uri())
+
+
+def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
+    try:
+        return pafs.FileSystem.from_uri(uri)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        # schemes pyarrow has no native filesystem for (e.g. az:// through adlfs): fsspec
+        try:
+            import fsspec
+        except ImportError:
+            raise StorageError(f"{ENV}={uri}: pyarrow känner inte schemat och fsspec är inte installerat") from None
+        fs, path = fsspec.core.url_to_fs(uri)
+        return pafs.PyFileSystem(pafs.FSSpecHandler(fs)), path
+
+
+@lru_cache(maxsize=4)
+def _open(uri: str) -> ObjectStore:
+    fs, base = _filesystem(uri)
+    return ObjectStore(uri, fs, base.rstrip("/"))
+
+
+def object_store() -> ObjectStore | None:
+    """The configured object store, or None for the local default."""
+    uri = store_uri()
+    return _open(uri) if uri else None
+
+
+def is_writer() -> bool:
+    """Read-only instances (AMNSTATS_READ_ONLY, the dashboard replicas) never publish."""
+    return os.environ.get("AMNSTATS_READ_ONLY", "").lower() not in ("1", "true", "ja", "yes")
+
+
+def publish(build_dir: Path) -> str | None:
+    """Publish a finished local build to object storage when one is configured (and this
+    instance is the writer)."""
+    store = object_store()
+    if store is None or not is_writer():
+        return None
+    try:
+        return store.publish(build_dir)
+    except OSError as exc:
+        raise StorageError(f"bygget kunde inte publiceras till {store.uri}: {exc}") from exc
+
+
+def ensure_published(build_dir: Path) -> None:
+    """The local current build is up to date; make sure object storage points at it too."""
+    store = object_store()
+    if store is not None and is_writer() and store.current_id() != build_dir.name:
+        publish(build_dir)
+
+
+# ---------------------------------------------------------------- readers (dashboard replicas)
+
+_pointer_lock = threading.Lock()
+_pointer: dict[str, tuple[float, str | None]] = {}
+POINTER_TTL_S = 5.0  # replicas notice a new build within this time
+
+
+def current_remote_build() -> str | None:
+    """The build id CURRENT names, re-read at most every POINTER_TTL_S seconds per process."""
+    store = object_store()
+    if store is None:
+        return None
+    now = time.monotonic()
+    with _pointer_lock:
+        hit = _pointer.get(store.uri)
+        if hit and now - hit[0] < POINTER_TTL_S:
+            return hit[1]
+    build_id = store.current_id()
+    with _pointer_lock:
+        _pointer[store.uri] = (now, build_id)
+    return build_id
+
+
+def remote_location(build_id: str) -> str:
+    """A readable name for a remote build (what the dashboard caches its data by)."""
+    return f"{store_uri().split('?', 1)[0].rstrip('/')}/builds/{build_id}"
+
+
+def read_table(location: str, name: str) -> pa.Table:
+    """One file of a build: `location` is a local build folder or a remote_location()."""
+    store = object_store()
+    if store is not None and "://" in location:
+        return store.read_table(location.rstrip("/").rsplit("/", 1)[-1], name)
+    return pq.read_table(Path(location) / name)

@@ -1,0 +1,110 @@
+"""Browser: time from navigation to the first chart drawn, in headless Chromium, per page.
+
+    .venv/bin/python bench/browser.py               # every page, 3 visits each
+    .venv/bin/python bench/browser.py --repeat 5 --chromium /usr/bin/chromium
+
+One `streamlit run app.py` on 127.0.0.1 with a temporary copy of data/raw (the embedded
+data; --data for another AMNSTATS_DATA_DIR). Each visit is a new browser context (a new
+session, nothing cached in the browser). The time is the page's own clock
+(performance.now(), zero at navigation start) at the first 20 ms poll where a Vega
+chart has drawn marks (a canvas or an SVG with marks inside a stVegaLiteChart element);
+pages without a chart (Data och källor, Om data, Ladda upp data, Presentation before any
+chart is chosen) report their first table, text or heading instead, marked "(no chart)".
+
+In the same run, the straightforward alternative: the very first visit after the server
+started (cold: Python imports, the store read from Parquet, nothing cached in the
+process), against the median of the warm visits; the ratio is cold / warm. Nothing here
+asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT / "bench"))
+
+from concurrency import data_copy, streamlit_server  # noqa: E402
+from pages import app_pages  # noqa: E402
+
+CHART = ('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg .mark-group, '
+         '[data-testid="stVegaLiteChart"] svg path')
+CONTENT = ('[data-testid="stDataFrame"], [data-testid="stTable"], [data-testid="stFileUploader"], h2, '
+           '[data-testid="stAlert"], [data-testid="stMarkdownContainer"] p')
+READY_JS = """([chart, content, chartless]) => {
+  if (document.querySelector(chart)) return {t: performance.now(), what: 'chart'};
+  const running = document.querySelector('[data-testid="stStatusWidget"]');
+  if (chartless && !running && document.querySelector('h1') && document.querySelector(content))
+    return {t: performance.now(), what: 'content'};
+  return false;
+}"""
+CHARTLESS = {"data", "om-data", "ladda-upp", "presentation"}
+
+
+def visit(browser, url: str, slug: str, timeout_s: float) -> tuple[float, str]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(timeout_s * 1000)
+    try:
+        page.goto(f"{url}/{slug}", wait_until="commit")
+        handle = page.wait_for_function(READY_JS, arg=[CHART, CONTENT, slug in CHARTLESS], polling=20,
+                                        timeout=timeout_s * 1000)
+        result = handle.json_value()
+        return result["t"] / 1000, result["what"]
+    finally:
+        context.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+    ap.add_argument("--data", type=Path)
+    ap.add_argument("--timeout", type=float, default=120)
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    data = args.data or data_copy()
+    print(f"bench/browser.py: headless Chromium ({args.chromium}), navigation -> first chart drawn, "
+          f"{args.repeat} warm visits per page; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    try:
+        with streamlit_server(data) as (host, _pid), sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=args.chromium, args=["--no-sandbox", "--disable-dev-shm-usage"])
+            url = f"http://{host}"
+            pages = app_pages()
+            t = time.perf_counter()
+            cold, what = visit(browser, url, pages[0][1], args.timeout)
+            print(f"  cold first visit ({pages[0][1]}, server just started): {cold:.2f} s to {what} "
+                  f"({time.perf_counter() - t:.1f} s wall)")
+            rows = []
+            for _, slug in pages:
+                times, what = [], ""
+                for _ in range(args.repeat):
+                    try:
+                        t, what = visit(browser, url, slug, args.timeout)
+                        times.append(t)
+                    except Exception as exc:  # noqa: BLE001 - report and go on
+                        what = f"error: {type(exc).__name__}"
+                rows.append((slug, statistics.median(times) if times else float("nan"), what))
+            browser.close()
+        print(f"  {'page':16s} {'to first chart':>15s}")
+        for slug, t, what in rows:
+            print(f"  {slug:16s} {t:12.2f} s   {'' if what == 'chart' else '(no chart: first content)' if what == 'content' else what}")
+        warm = [t for _, t, what in rows if what == "chart"]
+        if warm:
+            print(f"  slowest page {max(warm):.2f} s, median {statistics.median(warm):.2f} s; "
+                  f"ratio cold first visit / warm median: {cold / statistics.median(warm):.1f}x")
+    finally:
+        if args.data is None:
+            shutil.rmtree(data.parent, ignore_errors=True)
+    print(f"  load average at end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""The processed store on object storage (AMNSTATS_STORE_URI), against a local S3 server (moto).
+
+Publishing uploads a build's files under builds/<id>/ and writes the CURRENT pointer last;
+replicas read CURRENT and the Parquet files through pyarrow.fs. Without the variable the
+store stays the local folder, as before. In CI a missing moto is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from amnstats import storage, store
+from amnstats.build import build, current_build
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+HEADER = "series,measure,period,gender,area,group,value_printed,status,kind,target_setter,line,note\n"
+
+
+def _add_report(data_dir, name: str, year: int) -> None:
+    (data_dir / "raw" / "reports" / f"{name}.csv").write_text(
+        HEADER + f"jobbtorg,inskrivna,{year},totalt,Stockholm,,1,,utfall,,1,\n", encoding="utf-8")
+    (data_dir / "raw" / "reports" / f"{name}.meta.json").write_text(
+        json.dumps({"id": name, "title": "t", "producer": "p", "licence": "l"}), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def s3_server():
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        message = "moto[server] is not installed: the object-storage path is untested"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_store(s3_server, data_dir, monkeypatch):
+    """A fresh bucket on the local S3 server, configured as the store."""
+    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                 "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(k, v)
+    bucket = f"amnstats-{uuid.uuid4().hex[:8]}"
+    uri = f"s3://{bucket}/store?endpoint_override={s3_server}&scheme=http&region=us-east-1"
+    monkeypatch.setenv(storage.ENV, uri)
+    admin, _ = storage.pafs.FileSystem.from_uri(f"s3://{bucket}?endpoint_override={s3_server}&scheme=http"
+                                                 "&region=us-east-1&allow_bucket_creation=true")
+    admin.create_dir(bucket)
+    return storage.object_store()
+
+
+def test_local_folder_is_the_default(data_dir, monkeypatch):
+    monkeypatch.delenv(storage.ENV, raising=False)
+    assert storage.object_store() is None and not storage.is_remote()
+    result = build()
+    assert storage.publish(result.path) is None
+    assert current_build() == result.path
+
+
+def test_build_is_published_and_read_back_through_pyarrow(s3_store, data_dir):
+    result = build()
+    assert s3_store.current_id() == result.path.name
+    remote = pl.from_arrow(s3_store.read_table(result.path.name, "observations.parquet"))
+    assert_frame_equal(remote, store.load_observations())
+    assert s3_store.read_manifest(result.path.name)["n_observations"] == result.n_observations
+    location = storage.remote_location(s3_store.current_id())
+    assert location.startswith("s3://") and location.endswith(result.path.name)
+    assert_frame_equal(pl.from_arrow(storage.read_table(location, "datasets.parquet")), store.load_datasets())
+
+
+def test_interrupted_publish_leaves_readers_on_the_previous_build(s3_store, data_dir, monkeypatch):
+    first = build()
+    _add_report(data_dir, "extra", 2031)
+    calls = []
+
+    class DiesBeforeCurrent:  # the connection drops after the files, before the pointer
+        def __getattr__(self, name):
+            return getattr(s3_store.fs, name)
+
+        def open_output_stream(self, path, *args, **kwargs):
+            calls.append(path)
+            if path.endswith(storage.POINTER):
+                raise OSError("connection reset")
+            return s3_store.fs.open_output_stream(path, *args, **kwargs)
+
+    flaky = storage.ObjectStore(s3_store.uri, DiesBeforeCurrent(), s3_store.base)
+    with monkeypatch.context() as m, pytest.raises(storage.StorageError):
+        m.setattr(storage, "object_store", lambda: flaky)
+        build()
+    assert any(p.endswith("observations.parquet") for p in calls)  # the new files were uploaded
+    assert s3_store.current_id() == first.path.name                # but CURRENT never moved
+    assert current_build() == first.path                           # nor did the local link
+    old = pl.from_arrow(s3_store.read_table(first.path.name, "observations.parquet"))
+    assert len(old) == first.n_observations
+    second = build()
+    assert s3_store.current_id() == second.path.name and second.n_observations == first.n_observations + 1
+
+
+def test_old_builds_are_pruned_and_an_up_to_date_store_is_republished(s3_store, data_dir):
+    ids = [build().path.name]
+    for year in (2031, 2032, 2033):
+        _add_report(data_dir, f"extra{year}", year)
+        ids.append(build().path.name)
+    kept = {i.path.rsplit("/", 1)[-1] for i in s3_store.fs.get_file_info(
+        storage.pafs.FileSelector(f"{s3_store.base}/builds")) if i.type == storage.pafs.FileType.Directory}
+    assert ids[-1] in kept and ids[0] not in kept and len(kept) == 1 + storage.KEEP_PREVIOUS
+    s3_store.fs.delete_file(f"{s3_store.base}/{storage.POINTER}")  # e.g. a fresh bucket
+    assert s3_store.current_id() is None
+    again = build()
+    assert not again.rebuilt and s3_store.current_id() == again.path.name
+
+
+def test_a_replica_with_no_local_data_shows_the_published_store(s3_store, data_dir, tmp_path, monkeypatch):
+    from apptest_helpers import run_page
+
+    build()
+    empty = tmp_path / "replica"
+    (empty / "raw").mkdir(parents=True)
+    monkeypatch.setenv("AMNSTATS_DATA_DIR", str(empty))  # nothing to build from
+    monkeypatch.setenv("AMNSTATS_READ_ONLY", "1")
+    monkeypatch.setattr(storage, "POINTER_TTL_S", 0.0)
+    at = run_page("arbetsloshet")
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Arbetslöshet"
+    assert not (empty / "processed").exists() or not any((empty / "processed").glob("build-*"))
+
+
+def test_a_read_only_instance_never_publishes(s3_store, data_dir, monkeypatch):
+    monkeypatch.setenv("AMNSTATS_READ_ONLY", "1")
+    result = build()
+    assert result.rebuilt and current_build() == result.path  # it may build for itself
+    assert s3_store.current_id() is None                       # but writes nothing to the store
