@@ -30,7 +30,8 @@ def subject(series: str, measure: str) -> str:
         return s
     m = measures().get((series, measure))
     label = m.label_sv if m else measure
-    return f"Värdet för {label[0].lower() + label[1:]}"
+    keep_case = len(label) > 1 and label[1].isupper()  # "KAA: ...", not "kAA: ..."
+    return f"Värdet för {label if keep_case else label[0].lower() + label[1:]}"
 
 
 def period_phrase(label: str) -> str:

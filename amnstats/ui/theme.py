@@ -46,7 +46,7 @@ def config(large: bool = False) -> dict:
         "view": {"stroke": None},
         "range": {"category": PALETTE},
         "axis": {"labelFontSize": size, "titleFontSize": size, "labelColor": TEXT, "titleColor": TEXT,
-                 "gridColor": "#e3e3e3", "domainColor": MUTED, "tickColor": MUTED, "labelLimit": 360},
+                 "gridColor": "#e3e3e3", "domainColor": MUTED, "tickColor": MUTED, "labelLimit": 700 if large else 360},
         "legend": {"labelFontSize": size, "titleFontSize": size, "labelColor": TEXT, "titleColor": TEXT,
                    "orient": "bottom", "symbolStrokeWidth": 4, "labelLimit": 400},
         "title": {"fontSize": size + 4, "color": TEXT, "anchor": "start"},

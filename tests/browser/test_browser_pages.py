@@ -123,13 +123,8 @@ def test_page_loads_without_error(browser, warm_app, name, mode):
         assert v.sidebar_visible
 
 
-# charts.bars fixes the label axis at labelLimit=320 px, which cuts long group names at projector size
-CUT_GROUP_NAMES = pytest.mark.xfail(reason="charts.bars: axis labelLimit=320 cuts 'varav LSS, socialpsykiatri, "
-                                           "gymnasiesärskola' at the presentation font size")
-
-
 @pytest.mark.parametrize("name,mode", [
-    pytest.param(p, m, id=f"{p}-{m}", marks=[CUT_GROUP_NAMES] if (p, m) == ("jobbtorg", "presentation") else [])
+    pytest.param(p, m, id=f"{p}-{m}")
     for p in PAGES for m in MODES])
 def test_no_text_is_cut_off(browser, warm_app, name, mode):
     v = visit(browser, warm_app, name, mode)
@@ -184,13 +179,8 @@ def test_every_chart_has_a_text_alternative(browser, warm_app, name, mode):
             assert p["tableExpander"] and p["table"], f"no table view in {p['key']} on {name}"
 
 
-# The map's value labels are white or dark by a fixed threshold (charts.choropleth); in the middle of
-# the blue scale neither reaches 4.5:1 (white on rgb(57, 136, 193) is 3.8:1 for Feriejobb 2022).
-MAP_LABELS = pytest.mark.xfail(reason="charts.choropleth: white map labels on mid-blue areas are below 4.5:1")
-
-
 @pytest.mark.parametrize("name,mode", [
-    pytest.param(p, m, id=f"{p}-{m}", marks=[MAP_LABELS] if p == "unga" else [])
+    pytest.param(p, m, id=f"{p}-{m}")
     for p in CHART_PAGES for m in MODES])
 def test_chart_text_contrast(browser, warm_app, name, mode):
     """Every text drawn in a chart (axis, legend, value and map labels) against what is under it."""
