@@ -11,10 +11,8 @@ one back. Fetching an unchanged source gives the same fetch id and changes nothi
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from filelock import FileLock, Timeout
 
 from .. import paths
 from ..build import BuildResult, build
+from ..imports import _write_atomic  # one atomic-write helper for uploads and fetches
 from ..schema import KEY_COLUMNS
 from .base import Fetched, now_iso, sha256
 from .errors import ConnectorError
@@ -46,20 +45,6 @@ def api_dir(raw_dir: Path | None = None) -> Path:
 def _lock() -> FileLock:
     api_dir().mkdir(parents=True, exist_ok=True)
     return FileLock(str(api_dir() / ".fetch.lock"), timeout=LOCK_TIMEOUT_S)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def read_record(folder: Path) -> dict | None:
