@@ -1,6 +1,8 @@
 """Concurrency: 50 simultaneous sessions against one `streamlit run` on 127.0.0.1, each opening
 a page and changing a filter several times; the 50th and 95th percentile of the response time
-and every error.
+and every error. The sessions start evenly over --ramp seconds (default 10: 50 page opens in
+the same millisecond finish together, late, since every script run shares one interpreter)
+and then all stay connected while they change filters.
 
     .venv/bin/python bench/concurrency.py                     # 50 sessions x 5 changes, <= 60 s
     .venv/bin/python bench/concurrency.py --sessions 20 --changes 3 --max-seconds 30
@@ -170,8 +172,9 @@ class Session:
 
 
 async def one_session(host: str, page: str, changes: int, think: tuple[float, float], seed: int,
-                      clear_cache: bool, stats: dict, stop_at: float) -> None:
+                      clear_cache: bool, stats: dict, stop_at: float, delay: float = 0.0) -> None:
     rng = random.Random(seed)
+    await asyncio.sleep(delay)
     try:
         async with Session(host, page) as s:
             first = await s.run(clear_cache=clear_cache, timeout=max(1.0, stop_at - time.perf_counter()))
@@ -194,12 +197,13 @@ async def one_session(host: str, page: str, changes: int, think: tuple[float, fl
 
 
 async def load(host: str, sessions: int, changes: int, think: tuple[float, float], max_seconds: float,
-               clear_cache: bool = False, seed: int = 1) -> dict:
+               clear_cache: bool = False, seed: int = 1, ramp: float = 0.0) -> dict:
+    """`sessions` clients, started evenly over `ramp` seconds, all connected at once after it."""
     stats: dict = {"open": [], "change": [], "errors": []}
     stop_at = time.perf_counter() + max_seconds
     start = time.perf_counter()
     tasks = [one_session(host, PAGES_WITH_FILTERS[i % len(PAGES_WITH_FILTERS)], changes, think, seed + i,
-                         clear_cache, stats, stop_at) for i in range(sessions)]
+                         clear_cache, stats, stop_at, delay=ramp * i / max(1, sessions)) for i in range(sessions)]
     try:
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=max_seconds + 5)
     except (asyncio.TimeoutError, TimeoutError):
@@ -230,12 +234,14 @@ def main() -> None:
     ap.add_argument("--changes", type=int, default=5, help="filter changes per session")
     ap.add_argument("--think", type=float, nargs=2, default=(1.0, 3.0), help="seconds between changes (uniform)")
     ap.add_argument("--max-seconds", type=float, default=60)
+    ap.add_argument("--ramp", type=float, default=10, help="sessions start evenly over this many seconds")
     ap.add_argument("--data", type=Path, help="an AMNSTATS_DATA_DIR to serve (default: a copy of data/raw)")
     ap.add_argument("--no-alternative", action="store_true")
     args = ap.parse_args()
     data = args.data or data_copy()
-    print(f"bench/concurrency.py: {args.sessions} websocket sessions on 127.0.0.1, {args.changes} filter changes "
-          f"each, think time {args.think[0]}-{args.think[1]} s, bounded to {args.max_seconds:.0f} s; "
+    print(f"bench/concurrency.py: {args.sessions} websocket sessions on 127.0.0.1 (started over {args.ramp:.0f} s, "
+          f"then all connected), {args.changes} filter changes each, think time {args.think[0]}-{args.think[1]} s, "
+          f"bounded to {args.max_seconds:.0f} s; "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     try:
         with streamlit_server(data) as (host, pid):
@@ -243,14 +249,15 @@ def main() -> None:
             base = asyncio.run(load(host, 1, args.changes * 2, (0.2, 0.2), args.max_seconds))
             print(summary("1 session (baseline)", base, args.changes * 2))
             rss_before = rss_mb(pid)
-            res = asyncio.run(load(host, args.sessions, args.changes, tuple(args.think), args.max_seconds))
+            res = asyncio.run(load(host, args.sessions, args.changes, tuple(args.think), args.max_seconds,
+                                   ramp=args.ramp))
             print(summary(f"{args.sessions} sessions, shared cache", res, args.sessions * args.changes))
             print(f"  server resident memory {rss_before:.0f} MB before, {rss_mb(pid):.0f} MB after the 50-session run")
             for e in sorted(set(res["errors"]))[:10]:
                 print(f"    error: {e}")
             if not args.no_alternative:
                 alt = asyncio.run(load(host, args.sessions, args.changes, tuple(args.think), args.max_seconds,
-                                       clear_cache=True))
+                                       clear_cache=True, ramp=args.ramp))
                 print(summary(f"{args.sessions} sessions, no cache (alt.)", alt, args.sessions * args.changes))
                 if res["change"] and alt["change"]:
                     print(f"  ratio alternative / amnstats, p95 filter change: "

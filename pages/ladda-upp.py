@@ -21,6 +21,14 @@ from amnstats.ui.export import ExportTable, table_csv
 MAX_MB = 50
 FIELD_LABELS = {"period": "Period", "area": "Område", "gender": "Kön", "group": "Grupp"}
 
+
+
+def period_texts(frame: pl.DataFrame) -> dict[str, str]:
+    """Swedish period labels as a lookup table: map_elements would run Python inside polars'
+    thread pool, which deadlocks against other sessions under load."""
+    return {p: format_period(p) for p in frame["period"].unique().to_list()}
+
+
 st.title("Ladda upp data")
 allowed, reason = access.may_upload()
 if not allowed:
@@ -129,16 +137,17 @@ if upload is not None:
     st.dataframe(imports.summary(diff).rename({"series": "Serie", "measure": "Mått"}).to_pandas(),
                  hide_index=True, width="stretch")
     changed = diff.filter(pl.col("change") != "oförändrad")
+    period_text = period_texts(changed)
     if changed.is_empty():
         st.info("Filen innehåller inga nya eller ändrade värden.")
     else:
         show = changed.head(500).select(
-            Ändring="change", Period=pl.col("period").map_elements(format_period, return_dtype=pl.String),
+            Ändring="change", Period=pl.col("period").replace_strict(period_text, default=pl.col("period")),
             Område="area", Kön="gender", Grupp="group", Nu="old_value", Ny="new_value")
         st.dataframe(show.to_pandas(), hide_index=True, width="stretch")
         plot = (changed.head(60).with_columns(
             Etikett=pl.concat_str(pl.col("area"), pl.lit(" "), pl.col("gender"), pl.lit(" "),
-                                  pl.col("period").map_elements(format_period, return_dtype=pl.String)))
+                                  pl.col("period").replace_strict(period_text, default=pl.col("period"))))
                 .unpivot(index="Etikett", on=["old_value", "new_value"], variable_name="Version", value_name="Värde")
                 .with_columns(Version=pl.col("Version").replace_strict({"old_value": "Nu", "new_value": "Efter import"})))
         chart = alt.Chart(plot).mark_bar().encode(
@@ -203,11 +212,12 @@ if fetched is not None:
     st.dataframe(imports.summary(fetch_diff).rename({"series": "Serie", "measure": "Mått"}).to_pandas(),
                  hide_index=True, width="stretch")
     fetch_changed = fetch_diff.filter(pl.col("change") != "oförändrad")
+    period_text = period_texts(fetch_changed)
     if fetch_changed.is_empty():
         st.info("Hämtningen innehåller inga nya eller ändrade värden.")
     else:
         st.dataframe(fetch_changed.head(500).select(
-            Ändring="change", Period=pl.col("period").map_elements(format_period, return_dtype=pl.String),
+            Ändring="change", Period=pl.col("period").replace_strict(period_text, default=pl.col("period")),
             Område="area", Kön="gender", Grupp="group", Nu="old_value", Ny="new_value").to_pandas(),
             hide_index=True, width="stretch")
     if st.button("Spara hämtningen", type="primary", key="spara-hamtning"):

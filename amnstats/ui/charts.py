@@ -67,12 +67,15 @@ def _axis_format(m: Measure) -> str:
 
 
 def _display(df: pl.DataFrame, m: Measure) -> pl.DataFrame:
-    """Adds text columns for tooltips: Swedish number and period."""
+    """Adds text columns for tooltips: Swedish number and period.
+
+    Built as Python lists, not map_elements: Python callbacks inside polars' thread pool
+    deadlock against to_pandas() in another session's thread (seen under concurrent load)."""
+    texts = [("cirka " if st == "approximate" else "") + format_number(v, m.decimals, m.unit) if v is not None else ".."
+             for v, st in zip(df["value"].to_list(), df["status"].to_list())]
     return df.with_columns(
-        Värde_text=pl.struct("value", "status").map_elements(
-            lambda r: ("cirka " if r["status"] == "approximate" else "") + format_number(r["value"], m.decimals, m.unit)
-            if r["value"] is not None else "..", return_dtype=pl.String),
-        Period_text=pl.col("period").map_elements(format_period, return_dtype=pl.String),
+        Värde_text=pl.Series(texts, dtype=pl.String),
+        Period_text=pl.Series([format_period(p) for p in df["period"].to_list()], dtype=pl.String),
         Kön=pl.col("gender").replace_strict(GENDER_LABEL, default=pl.col("gender")),
     )
 
@@ -323,8 +326,8 @@ def kaa_funnel(obs: pl.DataFrame, *, period: str, gender: str = "totalt", chart_
     title = f"KAA-kedjan {format_period(period)}" + ("" if gender == "totalt" else f", {gender}")
     order = [lab for key, lab in KAA_STAGES]
     data = sel.with_columns(Steg=pl.col("measure").replace_strict(labels), ).with_columns(
-        Värde_text=pl.col("value").map_elements(lambda v: format_number(v, 0), return_dtype=pl.String),
-        Period_text=pl.col("period").map_elements(format_period, return_dtype=pl.String),
+        Värde_text=pl.Series([format_number(v, 0) for v in sel["value"].to_list()], dtype=pl.String),
+        Period_text=pl.Series([format_period(p) for p in sel["period"].to_list()], dtype=pl.String),
         Kön=pl.col("gender"))
     frame = data.sort(pl.col("Steg").replace_strict({s: i for i, s in enumerate(order)}, return_dtype=pl.Int32)).select(
         pl.col("Steg"), pl.col("value").alias("Antal"), pl.col("source_label").alias("Källa"))

@@ -50,6 +50,6 @@ def headlines(obs: pl.DataFrame) -> pl.DataFrame:
     out = pl.concat(rows, how="diagonal_relaxed")
     cat = measures()
     return out.with_columns(
-        label=pl.struct("series", "measure").map_elements(
-            lambda s: cat[(s["series"], s["measure"])].label_sv, return_dtype=pl.String),
+        label=pl.Series([cat[(a, b)].label_sv for a, b in zip(out["series"].to_list(), out["measure"].to_list())],
+                        dtype=pl.String),
     )
