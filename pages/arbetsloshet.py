@@ -10,6 +10,7 @@ import streamlit as st
 
 from amnstats.periods import format_period
 from amnstats.ui import charts, panel, state
+from amnstats.ui.memo import slice_rows
 
 st.title("Arbetslöshet")
 obs = state.observations()
@@ -18,7 +19,7 @@ st.caption("Två källor: SCB:s registerbaserade arbetsmarknadsstatus (BAS, 20�
            "Arbetsförmedlingens inskrivna arbetslösa (16–64 år) som nämndens rapporter citerar. "
            "Måtten är olika och jämförs inte med varandra.")
 
-bas = obs.filter(pl.col("measure") == "arbetsloshet_bas")
+bas = slice_rows(obs, "unemployment", "arbetsloshet_bas")
 groups = [g for g in ["20-64 år", "20-64 år, utrikes födda", "20-64 år, inrikes födda"]
           if g in set(bas["group"].to_list())]
 c1, c2 = st.columns(2)
@@ -28,7 +29,7 @@ area = c2.selectbox("Område (SCB BAS)", sorted(bas.filter(pl.col("group") == gr
 panel.show(charts.trend(obs, "unemployment", "arbetsloshet_bas", area=area, group=group,
                         chart_id="arbetsloshet-bas", title=f"Arbetslöshet per månad, {area}, {group}"))
 
-af = obs.filter(pl.col("series") == "unemployment", pl.col("measure") == "arbetslosa_andel")
+af = slice_rows(obs, "unemployment", "arbetslosa_andel")
 periods = af.filter(pl.col("area_type") == "sdo").sort("period_start", descending=True)["period"].unique(
     maintain_order=True).to_list()
 if periods:

@@ -11,6 +11,7 @@ from amnstats.catalogue import SERIES_LABELS, measures
 from amnstats.numbers import format_number
 from amnstats.periods import format_period
 from amnstats.ui import state
+from amnstats.ui.memo import slice_rows
 
 st.title("Data och källor")
 st.write("Alla värden i amnstats, ett per rad, med källa (dokument och rad, fil och rad).")
@@ -21,7 +22,7 @@ cat = measures()
 c1, c2, c3, c4 = st.columns(4)
 series_options = [s for s in SERIES_LABELS if s in set(obs["series"].unique().to_list())]
 series = c1.selectbox("Serie", series_options, format_func=lambda s: SERIES_LABELS[s], key="serie", bind="query-params")
-part = obs.filter(pl.col("series") == series)
+part = slice_rows(obs, series)
 measure_options = sorted(part["measure"].unique().to_list(), key=lambda m: cat[(series, m)].label_sv)
 measure = c2.selectbox("Mått", ["(alla)"] + measure_options,
                        format_func=lambda m: m if m == "(alla)" else cat[(series, m)].label_sv, key="matt", bind="query-params")

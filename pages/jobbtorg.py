@@ -9,12 +9,13 @@ import streamlit as st
 
 from amnstats.periods import format_period
 from amnstats.ui import charts, panel, state
+from amnstats.ui.memo import slice_rows
 
 st.title("Jobbtorg Stockholm")
 st.caption("Inskrivna per målgrupp räknas per målgrupp (en person kan stå i flera); unika individer räknar "
            "varje person en gång. Verksamhetssystemet byttes till VERA 2023.")
 obs = state.observations()
-jt = obs.filter(pl.col("series") == "jobbtorg", pl.col("area") == "Stockholm")
+jt = slice_rows(obs, "jobbtorg").filter(pl.col("area") == "Stockholm")
 
 kinds = {"year": "Helår", "months": "Del av år (t.ex. jan–mar)"}
 insk = jt.filter(pl.col("measure") == "inskrivna", pl.col("group") != "", pl.col("kind") == "utfall")
@@ -50,7 +51,7 @@ for measure, title in [("avslut_arbete_studier_andel", "Avslut till arbete eller
                            genders=("kvinnor", "män", "totalt"), title=f"{title}, {format_period(last)}",
                            chart_id=f"jobbtorg-{measure}"))
 
-indicators = [m for m in obs.filter(pl.col("series") == "indicator")["measure"].unique().sort().to_list()
+indicators = [m for m in slice_rows(obs, "indicator")["measure"].unique().sort().to_list()
               if "jobbtorg" in m or "aspirant" in m]
 if indicators:
     st.subheader("Indikatorer för Jobbtorg")

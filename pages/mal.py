@@ -12,52 +12,60 @@ from amnstats.metrics import target_status
 from amnstats.numbers import format_number
 from amnstats.periods import format_period
 from amnstats.ui import charts, panel, state
+from amnstats.ui.memo import memo, slice_rows
 
 st.title("Mål och utfall")
 st.caption("Nämndens indikatorer ur tertialrapporter, verksamhetsberättelse och verksamhetsplan: utfall "
            "mot nämndens årsmål och kommunfullmäktiges (KF:s) årsmål.")
 obs = state.observations()
 cat = measures()
-ind = obs.filter(pl.col("series") == "indicator", pl.col("group") == "", pl.col("area") == "Stockholm")
-
-# met / partly met / missed, by the rule in amnstats.metrics.target_status (5 % tolerance)
-statuses = target_status(ind).filter(pl.col("gender") == "totalt").select(
-    "measure", "period", "target_setter", status=pl.col("target_status_sv").cast(pl.String),
-    reason=pl.col("target_reason").cast(pl.String))
 
 
-def status(measure: str, period: str) -> str:
-    found = statuses.filter(pl.col("measure") == measure, pl.col("period") == period)
-    for setter in ("nämnden", "kf"):  # nämndens mål first, KF:s when the nämnd has none
-        row = found.filter(pl.col("target_setter") == setter)
-        if len(row):
-            return row["status"][0] or row["reason"][0] or "–"
-    return "–"
+def indicator_table(obs: pl.DataFrame) -> pl.DataFrame:
+    """One row per indicator: latest outcome, by gender, targets and the assessment (kept per build)."""
+    ind = slice_rows(obs, "indicator").filter(pl.col("group") == "", pl.col("area") == "Stockholm")
+    # met / partly met / missed, by the rule in amnstats.metrics.target_status (5 % tolerance)
+    statuses = target_status(ind).filter(pl.col("gender") == "totalt").select(
+        "measure", "period", "target_setter", status=pl.col("target_status_sv").cast(pl.String),
+        reason=pl.col("target_reason").cast(pl.String))
+
+    def status(measure: str, period: str) -> str:
+        found = statuses.filter(pl.col("measure") == measure, pl.col("period") == period)
+        for setter in ("nämnden", "kf"):  # nämndens mål first, KF:s when the nämnd has none
+            row = found.filter(pl.col("target_setter") == setter)
+            if len(row):
+                return row["status"][0] or row["reason"][0] or "–"
+        return "–"
+
+    rows = []
+    for measure, grp in ind.group_by("measure", maintain_order=True):
+        m = cat[("indicator", measure[0])]
+        out = grp.filter(pl.col("kind") == "utfall", pl.col("gender") == "totalt", pl.col("value").is_not_null())
+        if out.is_empty():
+            continue
+        last = out.sort("period_end").row(-1, named=True)
+        tgt = {s: grp.filter(pl.col("kind") == "målvärde", pl.col("target_setter") == s,
+                             pl.col("period") == last["period"], pl.col("gender") == "totalt")["value"].to_list()
+               for s in ("nämnden", "kf")}
+        women = grp.filter(pl.col("kind") == "utfall", pl.col("gender") == "kvinnor", pl.col("period") == last["period"])
+        men = grp.filter(pl.col("kind") == "utfall", pl.col("gender") == "män", pl.col("period") == last["period"])
+        fmt = lambda v: format_number(v, m.decimals, m.unit) if v is not None else "–"  # noqa: E731
+        rows.append({
+            "Indikator": m.label_sv, "Period": format_period(last["period"]), "Utfall": fmt(last["value"]),
+            "Kvinnor": fmt(women["value"][0] if len(women) else None), "Män": fmt(men["value"][0] if len(men) else None),
+            "Nämndens mål": fmt(tgt["nämnden"][0] if tgt["nämnden"] else None),
+            "KF:s mål": fmt(tgt["kf"][0] if tgt["kf"] else None),
+            "Bedömning": status(measure[0], last["period"]),
+            "Källa": last["source_label"],
+            "_measure": measure[0],
+        })
+    return pl.DataFrame(rows)
 
 
-rows = []
-for measure, grp in ind.group_by("measure", maintain_order=True):
-    m = cat[("indicator", measure[0])]
-    out = grp.filter(pl.col("kind") == "utfall", pl.col("gender") == "totalt", pl.col("value").is_not_null())
-    if out.is_empty():
-        continue
-    last = out.sort("period_end").row(-1, named=True)
-    tgt = {s: grp.filter(pl.col("kind") == "målvärde", pl.col("target_setter") == s, pl.col("period") == last["period"],
-                         pl.col("gender") == "totalt")["value"].to_list() for s in ("nämnden", "kf")}
-    women = grp.filter(pl.col("kind") == "utfall", pl.col("gender") == "kvinnor", pl.col("period") == last["period"])
-    men = grp.filter(pl.col("kind") == "utfall", pl.col("gender") == "män", pl.col("period") == last["period"])
-    fmt = lambda v: format_number(v, m.decimals, m.unit) if v is not None else "–"  # noqa: E731
-    rows.append({
-        "Indikator": m.label_sv, "Period": format_period(last["period"]), "Utfall": fmt(last["value"]),
-        "Kvinnor": fmt(women["value"][0] if len(women) else None), "Män": fmt(men["value"][0] if len(men) else None),
-        "Nämndens mål": fmt(tgt["nämnden"][0] if tgt["nämnden"] else None),
-        "KF:s mål": fmt(tgt["kf"][0] if tgt["kf"] else None),
-        "Bedömning": status(measure[0], last["period"]),
-        "Källa": last["source_label"],
-    })
+all_rows = memo(obs, indicator_table)
 
 query = st.text_input("Sök indikator", key="sok", bind="query-params", placeholder="t.ex. feriejobb, sfi, avslut")
-table = pl.DataFrame(rows)
+table = all_rows.drop("_measure") if not all_rows.is_empty() else all_rows
 if query and not table.is_empty():
     table = table.filter(pl.col("Indikator").str.to_lowercase().str.contains(query.lower(), literal=True))
 if table.is_empty():
@@ -67,8 +75,8 @@ else:
     st.caption("Bedömning mot nämndens mål (KF:s om nämnden saknar mål för perioden): uppfyllt; delvis uppfyllt = "
                "högst 5 % av målvärdet från målet; ej uppfyllt. Riktningen (högre eller lägre är bättre) står i katalogen.")
 
-choices = sorted({r["Indikator"] for r in rows})
-by_label = {cat[("indicator", m)].label_sv: m for m in ind["measure"].unique().to_list()}
+choices = sorted(set(all_rows["Indikator"].to_list())) if not all_rows.is_empty() else []
+by_label = dict(zip(all_rows["Indikator"].to_list(), all_rows["_measure"].to_list())) if choices else {}
 if choices:
     pick = st.selectbox("Visa en indikator över tid", choices, key="indikator", bind="query-params")
     panel.show(charts.targets(obs, by_label[pick]))

@@ -15,26 +15,39 @@ from amnstats.catalogue import SERIES_LABELS, measures
 from amnstats.metrics import latest, year_on_year
 from amnstats.ui import charts, fmt, panel, state, theme
 from amnstats.ui.headlines import headlines
+from amnstats.ui.memo import memo, slice_rows
 from amnstats.ui.sentences import describe
 
 st.title("Översikt")
 st.write("Senaste uppgift för varje område, för hela staden, jämfört med samma period året före.")
 
 obs = state.observations()
-heads = headlines(obs)
+heads = memo(obs, headlines)
 cat = measures()
 
 
-def sparkline(row: dict) -> alt.Chart | None:
-    sel = obs.filter(pl.col("series") == row["series"], pl.col("measure") == row["measure"],
-                     pl.col("area") == "Stockholm", pl.col("group") == row["group"], pl.col("gender") == "totalt",
-                     pl.col("kind") == "utfall", pl.col("period_type") == row["period_type"],
-                     pl.col("value").is_not_null()).sort("period_start")
+def sparkline(obs: pl.DataFrame, series: str, measure: str, group: str, period_type: str) -> dict | None:
+    """The Vega-Lite spec of a small trend line (kept per build by memo)."""
+    sel = slice_rows(obs, series, measure).filter(
+        pl.col("area") == "Stockholm", pl.col("group") == group, pl.col("gender") == "totalt",
+        pl.col("kind") == "utfall", pl.col("period_type") == period_type,
+        pl.col("value").is_not_null()).sort("period_start").select("period_start", "value")
     if len(sel) < 3:
         return None
-    return theme.apply(alt.Chart(sel).mark_line(strokeWidth=2.5, color=theme.PALETTE[0]).encode(
+    return panel.to_vega_lite(theme.apply(alt.Chart(sel).mark_line(strokeWidth=2.5, color=theme.PALETTE[0]).encode(
         x=alt.X("period_start:T", axis=None), y=alt.Y("value:Q", axis=None, scale=alt.Scale(zero=False)),
-    ).properties(height=50))
+    ).properties(height=50)))
+
+
+def biggest_changes(obs: pl.DataFrame) -> pl.DataFrame:
+    """The city's latest figures against a year earlier, the largest changes first (top 6)."""
+    city = obs.filter(pl.col("area") == "Stockholm", pl.col("gender") == "totalt", pl.col("kind") == "utfall",
+                      pl.col("series") != "indicator")
+    changes = latest(year_on_year(city)).filter(pl.col("change_abs").is_not_null())
+    return changes.with_columns(
+        size=pl.when(pl.col("change_unit") == "procentenheter").then(pl.col("change_abs").abs())
+        .otherwise(pl.col("change_pct").abs() / 10)  # 10 % of a count weighs like 1 procentenhet
+    ).sort("size", descending=True, nulls_last=True).head(6)
 
 
 if heads.is_empty():
@@ -53,9 +66,9 @@ else:
                 delta_color={"lower_is_better": "inverse", "higher_is_better": "normal"}.get(m.direction, "off"),
                 help=m.definition_sv,
             )
-            spark = sparkline(row)
+            spark = memo(obs, sparkline, row["series"], row["measure"], row["group"], row["period_type"])
             if spark is not None:
-                st.altair_chart(spark, width="stretch", alt=f"Trend för {m.label_sv}")
+                st.vega_lite_chart(spec=spark, width="stretch", alt=f"Trend för {m.label_sv}")
             period = fmt.period_text(row["period"])
             compared = (f"jämfört med {fmt.period_text(row['period_prev'])}" if delta
                         else (row["yoy_reason"] or ""))
@@ -65,16 +78,10 @@ else:
 st.header("Störst förändring")
 st.write("Stadens uppgifter för senaste period jämfört med samma period året före, störst förändring först "
          "(procentenheter för andelar, procent för antal).")
-city = obs.filter(pl.col("area") == "Stockholm", pl.col("gender") == "totalt", pl.col("kind") == "utfall",
-                  pl.col("series") != "indicator")
-changes = latest(year_on_year(city)).filter(pl.col("change_abs").is_not_null())
-if changes.is_empty():
+ranked = memo(obs, biggest_changes)
+if ranked.is_empty():
     st.info("Inga uppgifter kan jämföras med samma period året före.")
 else:
-    ranked = changes.with_columns(
-        size=pl.when(pl.col("change_unit") == "procentenheter").then(pl.col("change_abs").abs())
-        .otherwise(pl.col("change_pct").abs() / 10)  # 10 % of a count weighs like 1 procentenhet
-    ).sort("size", descending=True, nulls_last=True).head(6)
     for row in ranked.iter_rows(named=True):
         st.markdown(f"- {html.escape(describe(row))} <span style='color:#555'>({html.escape(row['source_label'])})</span>",
                     unsafe_allow_html=True)

@@ -9,12 +9,13 @@ import streamlit as st
 
 from amnstats.periods import format_period
 from amnstats.ui import charts, panel, state
+from amnstats.ui.memo import slice_rows
 
 st.title("Unga: KAA, UVAS och feriejobb")
 obs = state.observations()
 
 st.header("Kommunala aktivitetsansvaret (KAA)")
-kaa = obs.filter(pl.col("series") == "kaa", pl.col("measure").is_in([k for k, _ in charts.KAA_STAGES]),
+kaa = slice_rows(obs, "kaa").filter(pl.col("measure").is_in([k for k, _ in charts.KAA_STAGES]),
                  pl.col("group") == "", pl.col("area") == "Stockholm")
 periods = kaa.sort("period_start", descending=True)["period"].unique(maintain_order=True).to_list()
 c1, c2 = st.columns(2)
@@ -29,7 +30,7 @@ panel.show(charts.trend(obs, "uvas", "inskrivna", title="Unga 20–29 år som sk
                         chart_id="uvas-inskrivna"))
 
 st.header("Feriejobb")
-fj = obs.filter(pl.col("series") == "feriejobb", pl.col("measure") == "anstallda", pl.col("kind") == "utfall")
+fj = slice_rows(obs, "feriejobb", "anstallda").filter(pl.col("kind") == "utfall")
 fj_periods = fj.filter(pl.col("area_type") == "sdo").sort("period_start", descending=True)["period"].unique(
     maintain_order=True).to_list()
 if fj_periods:
@@ -43,7 +44,7 @@ if fj_periods:
                                genders=("kvinnor", "män"), title=f"Feriejobb per förvaltning och kön, {fperiod}",
                                area_types=("sdo", "other"),
                                chart_id="feriejobb-stadsdelar"))
-lov = obs.filter(pl.col("series") == "feriejobb", pl.col("group").is_in(["sommarlov", "höstlov", "jullov"]),
+lov = slice_rows(obs, "feriejobb").filter(pl.col("group").is_in(["sommarlov", "höstlov", "jullov"]),
                  pl.col("gender") == "totalt", pl.col("kind") == "utfall")
 if not lov.is_empty():
     lperiod = lov.sort("period_end")["period"][-1]

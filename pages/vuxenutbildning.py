@@ -9,6 +9,7 @@ import streamlit as st
 
 from amnstats.catalogue import measures
 from amnstats.ui import charts, panel, state
+from amnstats.ui.memo import slice_rows
 
 st.title("Vuxenutbildning: sfi och komvux")
 st.caption("Volymtabellerna per skolform och kön var bilder i rapporterna och finns inte i texten; "
@@ -17,13 +18,13 @@ obs = state.observations()
 
 for series, name in (("sfi", "Sfi"), ("komvux", "Komvux")):
     st.header(name)
-    part = obs.filter(pl.col("series") == series, pl.col("area") == "Stockholm", pl.col("group") == "",
+    part = slice_rows(obs, series).filter(pl.col("area") == "Stockholm", pl.col("group") == "",
                       pl.col("measure") == "elever")
     panel.show(charts.trend(obs, series, "elever", genders=("totalt",), title=f"Elever i {name.lower()}",
                             chart_id=f"{series}-elever",
                             period_type=charts.pick_period_type(part.filter(pl.col("period_type") == "year"))
                             or charts.pick_period_type(part)))
-    plats = obs.filter(pl.col("series") == series, pl.col("measure") == "helarsplatser")
+    plats = slice_rows(obs, series, "helarsplatser")
     if not plats.is_empty():
         p = plats.sort("period_end")["period"][-1]
         panel.show(charts.bars(obs, series, "helarsplatser", by="group", period=p, kind="budget",
@@ -31,7 +32,7 @@ for series, name in (("sfi", "Sfi"), ("komvux", "Komvux")):
 
 st.header("Resultat")
 cat = measures()
-results = [m for m in obs.filter(pl.col("series") == "indicator")["measure"].unique().sort().to_list()
+results = [m for m in slice_rows(obs, "indicator")["measure"].unique().sort().to_list()
            if any(w in m for w in ("sfi", "vuxenutbildning", "komvux", "kursdeltagare"))]
 if results:
     ind = st.selectbox("Indikator", results, format_func=lambda m: cat[("indicator", m)].label_sv,

@@ -15,6 +15,7 @@ from ..metrics import latest, year_on_year
 from ..numbers import format_number
 from ..periods import format_period
 from . import theme
+from .memo import memo, slice_rows
 from .export import ExportTable
 from .panel import ChartSpec
 from .sentences import describe
@@ -94,7 +95,7 @@ def trend(obs: pl.DataFrame, series: str, measure: str, *, area: str = "Stockhol
     m = measure_of(series, measure)
     title = title or f"{m.label_sv}, {area}" + (f", {group}" if group else "")
     chart_id = chart_id or f"trend-{series}-{measure}"
-    sel = obs.filter(pl.col("series") == series, pl.col("measure") == measure, pl.col("area") == area,
+    sel = slice_rows(obs, series, measure).filter(pl.col("area") == area,
                      pl.col("group") == group, pl.col("kind") == kind, pl.col("gender").is_in(list(genders)),
                      pl.col("is_preferred"))
     ptype = period_type or pick_period_type(sel)
@@ -203,13 +204,12 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
     """Ranked horizontal bars by `by` (group or area) for one period; several genders side by side.
     `area_types` limits the areas, e.g. ("sdo",) to rank only the stadsdelsområden."""
     m = measure_of(series, measure)
-    filters = [pl.col("series") == series, pl.col("measure") == measure, pl.col("period") == period,
-               pl.col("kind") == kind, pl.col("gender").is_in(list(genders)), pl.col("is_preferred")]
+    filters = [pl.col("period") == period, pl.col("kind") == kind, pl.col("gender").is_in(list(genders)), pl.col("is_preferred")]
     if by != "area" and area is not None:
         filters.append(pl.col("area") == area)
     if by != "group" and group is not None:
         filters.append(pl.col("group") == group)
-    sel = obs.filter(*filters)
+    sel = slice_rows(obs, series, measure).filter(*filters)
     if by == "group":
         sel = sel.filter(pl.col("group") != "")
     if area_types is not None:
@@ -270,7 +270,7 @@ def choropleth(obs: pl.DataFrame, series: str, measure: str, *, period: str, gen
     m = measure_of(series, measure)
     title = title or f"{m.label_sv} per stadsdelsområde, {format_period(period)}"
     chart_id = chart_id or f"karta-{series}-{measure}"
-    sel = obs.filter(pl.col("series") == series, pl.col("measure") == measure, pl.col("period") == period,
+    sel = slice_rows(obs, series, measure).filter(pl.col("period") == period,
                      pl.col("gender") == gender, pl.col("group") == group, pl.col("kind") == kind,
                      pl.col("area_type") == "sdo", pl.col("is_preferred"))
     table = _table(sel.sort("area"), m, title, ["area", "Kön"])
@@ -320,7 +320,7 @@ KAA_STAGES = [("omfattade", "Omfattas av KAA"), ("uppsokta", "Uppsökta"), ("nad
 def kaa_funnel(obs: pl.DataFrame, *, period: str, gender: str = "totalt", chart_id: str = "kaa-kedja") -> ChartSpec:
     """The KAA chain register -> uppsökta -> nådda -> stöd -> avslut for one period."""
     labels = dict(KAA_STAGES)
-    sel = obs.filter(pl.col("series") == "kaa", pl.col("measure").is_in(list(labels)), pl.col("period") == period,
+    sel = slice_rows(obs, "kaa").filter(pl.col("measure").is_in(list(labels)), pl.col("period") == period,
                      pl.col("gender") == gender, pl.col("group") == "", pl.col("area") == "Stockholm",
                      pl.col("kind") == "utfall", pl.col("is_preferred"))
     title = f"KAA-kedjan {format_period(period)}" + ("" if gender == "totalt" else f", {gender}")
@@ -359,7 +359,7 @@ def targets(obs: pl.DataFrame, measure: str, *, group: str = "", area: str = "St
             chart_id: str | None = None) -> ChartSpec:
     """An indicator's outcome by gender over the periods, with nämndens and KF:s targets as ticks."""
     m = measure_of("indicator", measure)
-    sel = obs.filter(pl.col("series") == "indicator", pl.col("measure") == measure, pl.col("is_preferred"),
+    sel = slice_rows(obs, "indicator", measure).filter(pl.col("is_preferred"),
                      pl.col("kind").is_in(["utfall", "målvärde"]), pl.col("group") == group, pl.col("area") == area)
     title = m.label_sv
     chart_id = chart_id or f"mal-{measure}"[:60]
@@ -417,16 +417,23 @@ REGISTRY: dict = {}
 
 
 def _registered(fn):
+    """The builder, registered by name, with its result kept per observations and arguments
+    (amnstats.ui.memo): every session and rerun asking for the same chart shares one."""
     import functools
 
     name = fn.__name__
 
-    @functools.wraps(fn)
-    def wrapper(obs, *args, **kwargs):
+    def build(obs, *args, **kwargs):
         spec = fn(obs, *args, **kwargs)
         spec.call = {"fn": name, "args": list(args),
                      "kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}}
         return spec
+
+    build.__qualname__ = f"charts.{name}"  # the memo's key
+
+    @functools.wraps(fn)
+    def wrapper(obs, *args, **kwargs):
+        return memo(obs, build, *args, **kwargs)
 
     REGISTRY[name] = wrapper
     return wrapper

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ class ChartSpec:
     empty_message: str = ""      # shown instead of the chart when there is nothing to draw
     notes: list[str] = field(default_factory=list)
     call: dict | None = None     # how to build it again (for the slideshow), set by charts.registered
+    # Vega-Lite specs and the formatted table, made on first show and reused: specs are shared
+    # between sessions (amnstats.ui.memo), so each is converted once, not on every rerun.
+    rendered: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def source_text(self) -> str:
@@ -51,9 +55,8 @@ def show(spec: ChartSpec) -> None:
         if spec.chart is None:
             st.info(spec.empty_message or "Inga uppgifter finns för det här urvalet.")
             return
-        chart = theme.taller(spec.chart) if large else spec.chart
-        st.altair_chart(theme.apply(chart, large=large), width="stretch",
-                        alt=spec.alt_text or spec.sentence, key=f"chart-{spec.id}")
+        st.vega_lite_chart(spec=_vega(spec, large), width="stretch", alt=spec.alt_text or spec.sentence,
+                           key=f"chart-{spec.id}")
         st.markdown(f"<p class='amn-sentence'>{html.escape(spec.sentence)}</p>", unsafe_allow_html=True)
         for note in spec.notes:
             st.caption(note)
@@ -69,17 +72,45 @@ def show(spec: ChartSpec) -> None:
                   on_change=presentation.toggle_choice, args=(spec.id, spec.title, spec.call))
 
 
+def to_vega_lite(chart: alt.TopLevelMixin, validate: bool = False) -> dict:
+    """The Vega-Lite spec Streamlit makes of an Altair chart (data as Arrow datasets), made
+    the same way as `st.altair_chart` does but without Altair's JSON-schema validation,
+    which was most of a page's time. The chart builders' specs are validated by the tests
+    (tests/test_memo.py), so the app need not do it on every build."""
+    from streamlit.elements import vega_charts as vc  # pinned streamlit: its own Arrow transformer
+
+    datasets: dict = {}
+    alt.data_transformers.register("to_arrow_dataset", vc._to_arrow_dataset)
+    with vc._altair_globals_lock:  # Altair's theme and transformer settings are process-wide
+        no_theme = alt.theme.enable("none") if alt.theme.active == "default" else contextlib.nullcontext()
+        with no_theme, alt.data_transformers.enable("to_arrow_dataset", datasets=datasets):
+            spec = chart.to_dict(validate=validate)
+    existing = spec.get("datasets")
+    spec["datasets"] = {**existing, **datasets} if isinstance(existing, dict) else datasets
+    return spec
+
+
+def _vega(spec: ChartSpec, large: bool) -> dict:
+    key = ("vega", large)
+    if key not in spec.rendered:
+        chart = theme.taller(spec.chart) if large else spec.chart
+        spec.rendered[key] = to_vega_lite(theme.apply(chart, large=large))
+    return spec.rendered[key]
+
+
 def _table(spec: ChartSpec) -> None:
-    st.dataframe(export._formatted(spec.table).to_pandas(), hide_index=True, width="stretch")
+    if "table" not in spec.rendered:
+        spec.rendered["table"] = export._formatted(spec.table).to_pandas()
+    st.dataframe(spec.rendered["table"], hide_index=True, width="stretch")
 
 
 def _downloads(spec: ChartSpec) -> None:
-    chart = theme.apply(spec.chart)
+    chart = spec.chart  # themed only when a file is asked for
     name = spec.id
     cols = st.columns(4)
-    cols[0].download_button("PNG (bild)", data=lambda: export.chart_png(chart), file_name=f"{name}.png",
+    cols[0].download_button("PNG (bild)", data=lambda: export.chart_png(theme.apply(chart)), file_name=f"{name}.png",
                             mime="image/png", key=f"png-{name}", on_click="ignore")
-    cols[1].download_button("SVG (vektor)", data=lambda: export.chart_svg(chart), file_name=f"{name}.svg",
+    cols[1].download_button("SVG (vektor)", data=lambda: export.chart_svg(theme.apply(chart)), file_name=f"{name}.svg",
                             mime="image/svg+xml", key=f"svg-{name}", on_click="ignore")
     cols[2].download_button("CSV", data=lambda: export.table_csv(spec.table), file_name=f"{name}.csv",
                             mime="text/csv", key=f"csv-{name}", on_click="ignore")

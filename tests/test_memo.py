@@ -1,0 +1,111 @@
+"""amnstats.ui.memo: results kept per shared frame, and series slices of the sorted store."""
+
+from __future__ import annotations
+
+import gc
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from amnstats import store
+from amnstats.ui import charts, memo
+
+
+@pytest.fixture(autouse=True)
+def _fresh():
+    memo.clear()
+    yield
+    memo.clear()
+
+
+def _frame(series: list[str], measures: list[str]) -> pl.DataFrame:
+    return pl.DataFrame({"series": series, "measure": measures, "value": list(range(len(series)))})
+
+
+def test_a_result_is_computed_once_per_frame_and_arguments():
+    calls = []
+
+    def total(obs, col, scale=1):
+        calls.append((col, scale))
+        return obs[col].sum() * scale
+
+    f = _frame(["a", "a", "b"], ["x", "y", "x"])
+    assert memo.memo(f, total, "value") == 3
+    assert memo.memo(f, total, "value") == 3
+    assert memo.memo(f, total, "value", scale=2) == 6
+    assert calls == [("value", 1), ("value", 2)]
+    other = _frame(["a"], ["x"])  # another frame: its own result
+    assert memo.memo(other, total, "value") == 0
+    assert len(calls) == 3
+
+
+def test_results_go_with_their_frame():
+    def n(obs):
+        return obs.height
+
+    f = _frame(["a"], ["x"])
+    memo.memo(f, n)
+    assert len(memo.RESULTS) == 1
+    del f
+    gc.collect()
+    assert len(memo.RESULTS) == 0  # a new build frees the old build's charts
+
+
+def test_list_arguments_are_keys_too():
+    def first(obs, cols):
+        return tuple(cols)
+
+    f = _frame(["a"], ["x"])
+    assert memo.memo(f, first, ["series", "measure"]) == ("series", "measure")
+    assert memo.memo(f, first, ["measure"]) == ("measure",)
+
+
+@pytest.mark.parametrize("order", ["sorted", "scattered"])
+def test_slice_rows_equals_a_filter(order):
+    obs = _frame(["a", "a", "b", "b", "c"], ["x", "y", "x", "x", "z"])
+    if order == "scattered":  # a series in two places: still every row, in frame order
+        obs = obs[[0, 2, 1, 4, 3]]
+    for series, measure in [("a", None), ("a", "y"), ("b", "x"), ("c", None), ("b", "y"), ("q", None)]:
+        want = obs.filter(pl.col("series") == series, *([pl.col("measure") == measure] if measure else []))
+        assert_frame_equal(memo.slice_rows(obs, series, measure), want)
+
+
+def test_slice_rows_of_the_store_equals_a_filter():
+    obs = store.load_observations(preferred_only=True)
+    for series in obs["series"].unique().to_list():
+        assert_frame_equal(memo.slice_rows(obs, series), obs.filter(pl.col("series") == series))
+    assert_frame_equal(memo.slice_rows(obs, "jobbtorg", "inskrivna"),
+                       obs.filter(pl.col("series") == "jobbtorg", pl.col("measure") == "inskrivna"))
+
+
+def test_a_chart_is_built_once_and_shared():
+    obs = store.load_observations(preferred_only=True)
+    a = charts.trend(obs, "jobbtorg", "inskrivna_unika", period_type="year")
+    b = charts.trend(obs, "jobbtorg", "inskrivna_unika", period_type="year")
+    assert a is b
+    assert a.call == {"fn": "trend", "args": ["jobbtorg", "inskrivna_unika"], "kwargs": {"period_type": "year"}}
+    c = charts.trend(obs, "jobbtorg", "inskrivna_unika", period_type="year", genders=("totalt",))
+    assert c is not a and c.table.frame.height < a.table.frame.height
+    memo.clear()
+    d = charts.trend(obs, "jobbtorg", "inskrivna_unika", period_type="year")
+    assert d is not a and d.sentence == a.sentence and d.table.frame.equals(a.table.frame)
+
+
+def test_every_page_chart_is_valid_vega_lite_and_converted_as_streamlit_does():
+    """The app converts charts without Altair's schema validation; here every chart the pages
+    build is validated, and the unvalidated conversion must be the very spec Streamlit makes."""
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    from amnstats.ui import panel, theme
+    from apptest_helpers import PAGES, run_page
+
+    for page in PAGES:
+        at = run_page(page)
+        assert not at.exception, (page, [e.value for e in at.exception])
+    specs = [v for v in list(memo.RESULTS._entries.values()) if isinstance(v, panel.ChartSpec) and v.chart is not None]
+    assert len({s.id for s in specs}) >= 15
+    for spec in specs:
+        for large in (False, True):
+            chart = theme.apply(theme.taller(spec.chart) if large else spec.chart, large=large)
+            assert panel.to_vega_lite(chart) == _convert_altair_to_vega_lite_spec(chart), spec.id  # validates
