@@ -140,3 +140,16 @@ def test_page_files_are_named_like_their_urls():
     for f, _ in pages:
         text = (Path(__file__).resolve().parents[1] / "pages" / f"{f}.py").read_text(encoding="utf-8")
         assert "frame.ensure()" in text, f
+
+
+def test_table_and_downloads_appear_when_the_table_view_is_opened():
+    # the expander is lazy: closed, nothing of it is built; opened, the table and the four files
+    at = run_page("jobbtorg")
+    assert not at.get("download_button") and not at.dataframe
+    at.session_state["table-jobbtorg-malgrupp"] = True  # what opening it in the browser sets
+    at.run()
+    assert not at.exception
+    assert [b.label for b in at.get("download_button")] == ["PNG (bild)", "SVG (vektor)", "CSV", "Excel"]
+    table = at.dataframe[0].value
+    assert "Försörjningsstöd" in set(table["Grupp"])
+    assert table["Källa"].str.startswith("Verksamhetsberättelse 2023").all()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import polars as pl
 import streamlit as st
 
@@ -20,6 +22,9 @@ def _load(build_path: str, min_count: int) -> tuple[pl.DataFrame, pl.DataFrame, 
     obs = suppress_small_counts(_read(build_path, "observations.parquet"), min_count)
     # the preferred rows once, not per page run (the same frame when every row is preferred)
     preferred = obs if obs["is_preferred"].all() else obs.filter(pl.col("is_preferred"))
+    # What exists now (modules, catalogue, the frames' wrappers) lives as long as the process:
+    # moved out of the collector's way, so its full collections stay short under load.
+    gc.freeze()
     return obs, _read(build_path, "datasets.parquet"), preferred
 
 
