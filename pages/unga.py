@@ -9,18 +9,39 @@ import streamlit as st
 
 from amnstats.periods import format_period
 from amnstats.ui import charts, panel, state
-from amnstats.ui.memo import slice_rows
+from amnstats.ui.memo import memo, slice_rows
 
 st.title("Unga: KAA, UVAS och feriejobb")
 obs = state.observations()
 
+
+def choices(obs: pl.DataFrame) -> dict:
+    """The page's filter options (kept per build by memo: not recomputed on every run)."""
+    kaa = slice_rows(obs, "kaa").filter(pl.col("measure").is_in([k for k, _ in charts.KAA_STAGES]),
+                                        pl.col("group") == "", pl.col("area") == "Stockholm")
+    kaa_periods = kaa.sort("period_start", descending=True)["period"].unique(maintain_order=True).to_list()
+    present = set(kaa.select("period", "gender").unique().rows())
+    fj = slice_rows(obs, "feriejobb", "anstallda").filter(pl.col("kind") == "utfall", pl.col("area_type") == "sdo")
+    lov = slice_rows(obs, "feriejobb").filter(pl.col("group").is_in(["sommarlov", "höstlov", "jullov"]),
+                                              pl.col("gender") == "totalt", pl.col("kind") == "utfall")
+    lperiod = lov.sort("period_end")["period"][-1] if not lov.is_empty() else None
+    return {
+        "kaa_periods": kaa_periods,
+        "kaa_genders": {p: [g for g in ("totalt", "kvinnor", "män") if (p, g) in present] for p in kaa_periods},
+        "feriejobb_periods": fj.sort("period_start", descending=True)["period"].unique(maintain_order=True).to_list(),
+        "lov_period": lperiod,
+        "lov_measures": [] if lperiod is None else (
+            lov.filter(pl.col("period") == lperiod).group_by("measure").agg(n=pl.col("group").n_unique())
+            .filter(pl.col("n") >= 2)["measure"].sort().to_list()),
+    }
+
+
 st.header("Kommunala aktivitetsansvaret (KAA)")
-kaa = slice_rows(obs, "kaa").filter(pl.col("measure").is_in([k for k, _ in charts.KAA_STAGES]),
-                 pl.col("group") == "", pl.col("area") == "Stockholm")
-periods = kaa.sort("period_start", descending=True)["period"].unique(maintain_order=True).to_list()
+choice = memo(obs, choices)
 c1, c2 = st.columns(2)
-period = c1.selectbox("Period", periods, format_func=format_period, key="kaa_period", bind="query-params")
-genders = [g for g in ("totalt", "kvinnor", "män") if g in set(kaa.filter(pl.col("period") == period)["gender"])]
+period = c1.selectbox("Period", choice["kaa_periods"], format_func=format_period, key="kaa_period",
+                      bind="query-params")
+genders = choice["kaa_genders"].get(period, [])
 gender = c2.selectbox("Kön", genders, key="kaa_kon", bind="query-params")
 panel.show(charts.kaa_funnel(obs, period=period, gender=gender))
 
@@ -30,9 +51,7 @@ panel.show(charts.trend(obs, "uvas", "inskrivna", title="Unga 20–29 år som sk
                         chart_id="uvas-inskrivna"))
 
 st.header("Feriejobb")
-fj = slice_rows(obs, "feriejobb", "anstallda").filter(pl.col("kind") == "utfall")
-fj_periods = fj.filter(pl.col("area_type") == "sdo").sort("period_start", descending=True)["period"].unique(
-    maintain_order=True).to_list()
+fj_periods = choice["feriejobb_periods"]
 if fj_periods:
     fperiod = st.selectbox("År (feriejobb per stadsdelsområde)", fj_periods, format_func=format_period,
                            key="feriejobb_ar", bind="query-params")
@@ -44,12 +63,8 @@ if fj_periods:
                                genders=("kvinnor", "män"), title=f"Feriejobb per förvaltning och kön, {fperiod}",
                                area_types=("sdo", "other"),
                                chart_id="feriejobb-stadsdelar"))
-lov = slice_rows(obs, "feriejobb").filter(pl.col("group").is_in(["sommarlov", "höstlov", "jullov"]),
-                 pl.col("gender") == "totalt", pl.col("kind") == "utfall")
-if not lov.is_empty():
-    lperiod = lov.sort("period_end")["period"][-1]
-    per_lov = (lov.filter(pl.col("period") == lperiod).group_by("measure").agg(n=pl.col("group").n_unique())
-               .filter(pl.col("n") >= 2)["measure"].sort().to_list())
+if choice["lov_period"] is not None:
+    lperiod, per_lov = choice["lov_period"], choice["lov_measures"]
     measure = st.selectbox("Mått per lov", per_lov,
                            format_func=lambda m: charts.measure_of("feriejobb", m).label_sv, key="lov_matt",
                            bind="query-params")

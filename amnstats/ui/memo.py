@@ -37,7 +37,7 @@ class FrameCache:
 
     def get(self, obs: pl.DataFrame, fn: Callable, *args, **kwargs) -> Any:
         frame_id = id(obs)
-        key = (frame_id, fn.__module__, fn.__qualname__, _frozen(args), _frozen(kwargs))
+        key = (frame_id, _name(fn), _frozen(args), _frozen(kwargs))
         with self._lock:
             ref = self._frames.get(frame_id)
             if ref is not None and ref() is obs and key in self._entries:
@@ -74,6 +74,12 @@ class FrameCache:
 
 RESULTS = FrameCache(MAX_ENTRIES)  # charts, page tables
 _INDEXES = FrameCache(16)  # where each series stands in a frame
+
+
+def _name(fn: Callable) -> tuple[str, str]:
+    """Page scripts all run as __main__: their file tells two pages' `choices` apart."""
+    code = getattr(fn, "__code__", None)
+    return (code.co_filename if code is not None else fn.__module__), fn.__qualname__
 
 
 def _frozen(value: Any) -> Hashable:
