@@ -119,3 +119,23 @@ def test_simulated_use_does_not_grow_memory(data_dir):
     assert result["actions"] >= 100, f"only {result['actions']} actions ran"
     assert result["late_growth_mb"] < 40, result["samples"]
     assert result["growth_mb"] < 100, result["samples"]
+
+
+def test_pages_see_a_new_build_at_once_and_raw_changes_within_the_recheck_interval(data_dir, monkeypatch):
+    from amnstats.ui import state
+
+    state._checked.clear()
+    first = state.build_path()
+    assert first == str(current_build())
+    # raw data changed by hand, outside this process: not looked for on every run ...
+    meta = sorted((data_dir / "raw" / "reports").glob("*.meta.json"))[0]
+    meta.write_text(meta.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # same data, new bytes
+    assert state.build_path() == first
+    # ... but once the interval has passed
+    monkeypatch.setattr(state, "RECHECK_SECONDS", 0.0)
+    second = state.build_path()
+    assert second != first and second == str(current_build())
+    # a build made elsewhere (an import, the CLI) moves `current`: seen on the very next run
+    monkeypatch.setattr(state, "RECHECK_SECONDS", 3600.0)
+    third = build(force=True).path
+    assert state.build_path() == str(third)

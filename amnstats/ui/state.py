@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import time
 
 import polars as pl
 import streamlit as st
@@ -34,14 +35,26 @@ def _read(build_path: str, name: str) -> pl.DataFrame:
     return pl.read_parquet(f"{build_path}/{name}")
 
 
+# How often a page run checks data/raw for changes made outside this process. A new build
+# (an import here, or by the CLI) moves `current` and is seen at once.
+RECHECK_SECONDS = 5.0
+_checked: dict[str, float] = {}
+
+
 def build_path() -> str:
     """The build to show: rebuilt if raw data changed; if the rebuild fails, the previous
     build with a warning; with no build at all, an error and the page stops. With
     AMNSTATS_STORE_URI (dashboard replicas), the build object storage's CURRENT names."""
     if storage.is_remote() and (remote := storage.current_remote_build()) is not None:
         return storage.remote_location(remote)
+    cur = current_build()
+    if cur is not None and _checked.get(str(cur), -1e9) > time.monotonic() - RECHECK_SECONDS:
+        return str(cur)  # checked a moment ago: a run costs one readlink, not a stat of every raw file
     try:
-        return str(store.ensure_built())
+        path = str(store.ensure_built())
+        _checked.clear()
+        _checked[path] = time.monotonic()
+        return path
     except InputError as exc:
         previous = current_build()
         details = "\n".join(f"- {p}" for p in exc.problems[:10])
