@@ -47,8 +47,11 @@ READY_JS = """([chart, content, chartless]) => {
 CHARTLESS = {"data", "om-data", "ladda-upp", "presentation"}
 
 
-def visit(browser, url: str, slug: str, timeout_s: float) -> tuple[float, str]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def visit(browser, url: str, slug: str, timeout_s: float, context=None) -> tuple[float, str]:
+    """One visit in a new tab: of a new browser context (nothing cached), or of `context`
+    (a returning browser: Streamlit's script files in its cache; still a new session)."""
+    own = context is None
+    context = context or browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(timeout_s * 1000)
     try:
@@ -58,7 +61,9 @@ def visit(browser, url: str, slug: str, timeout_s: float) -> tuple[float, str]:
         result = handle.json_value()
         return result["t"] / 1000, result["what"]
     finally:
-        context.close()
+        page.close()
+        if own:
+            context.close()
 
 
 def main() -> None:
@@ -82,23 +87,31 @@ def main() -> None:
             cold, what = visit(browser, url, pages[0][1], args.timeout)
             print(f"  cold first visit ({pages[0][1]}, server just started): {cold:.2f} s to {what} "
                   f"({time.perf_counter() - t:.1f} s wall)")
+            returning = browser.new_context(viewport={"width": 1400, "height": 1000})
+            visit(browser, url, "", args.timeout, returning)  # fills the browser cache once
             rows = []
             for _, slug in pages:
-                times, what = [], ""
+                times, again, what = [], [], ""
                 for _ in range(args.repeat):
                     try:
                         t, what = visit(browser, url, slug, args.timeout)
                         times.append(t)
+                        again.append(visit(browser, url, slug, args.timeout, returning)[0])
                     except Exception as exc:  # noqa: BLE001 - report and go on
                         what = f"error: {type(exc).__name__}"
-                rows.append((slug, statistics.median(times) if times else float("nan"), what))
+                rows.append((slug, statistics.median(times) if times else float("nan"),
+                             statistics.median(again) if again else float("nan"), what))
+            returning.close()
             browser.close()
-        print(f"  {'page':16s} {'to first chart':>15s}")
-        for slug, t, what in rows:
-            print(f"  {slug:16s} {t:12.2f} s   {'' if what == 'chart' else '(no chart: first content)' if what == 'content' else what}")
-        warm = [t for _, t, what in rows if what == "chart"]
+        print(f"  {'page':16s} {'new browser':>12s} {'returning browser':>18s}")
+        for slug, t, t2, what in rows:
+            print(f"  {slug:16s} {t:10.2f} s {t2:16.2f} s   "
+                  f"{'' if what == 'chart' else '(no chart: first content)' if what == 'content' else what}")
+        warm = [t for _, t, _, what in rows if what == "chart"]
+        back = [t for _, _, t, what in rows if what == "chart"]
         if warm:
-            print(f"  slowest page {max(warm):.2f} s, median {statistics.median(warm):.2f} s; "
+            print(f"  returning browser: slowest page {max(back):.2f} s, median {statistics.median(back):.2f} s")
+            print(f"  new browser: slowest page {max(warm):.2f} s, median {statistics.median(warm):.2f} s; "
                   f"ratio cold first visit / warm median: {cold / statistics.median(warm):.1f}x")
     finally:
         if args.data is None:
