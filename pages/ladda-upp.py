@@ -13,6 +13,7 @@ from amnstats import connectors, imports, templates
 from amnstats.connectors import commit as fetch_commit
 from amnstats.catalogue import KINDS, SERIES_LABELS, measures
 from amnstats.ingest import Source, prepare
+from amnstats.numbers import format_number
 from amnstats.periods import format_period
 from amnstats.problems import InputError, problems_frame
 from amnstats.ui import access, state, theme
@@ -21,6 +22,13 @@ from amnstats.ui.export import ExportTable, table_csv
 MAX_MB = 50
 FIELD_LABELS = {"period": "Period", "area": "Område", "gender": "Kön", "group": "Grupp"}
 
+
+
+def value_texts(values: pl.Series, series: str, measure: str) -> pl.Series:
+    """Swedish numbers in the measure's decimals ("1 234,5"); "–" where there is no value."""
+    m = measures()[(series, measure)]
+    return pl.Series([format_number(v, m.decimals, m.unit) if v is not None else "–" for v in values.to_list()],
+                     dtype=pl.String)
 
 
 def period_texts(frame: pl.DataFrame) -> dict[str, str]:
@@ -141,20 +149,23 @@ if upload is not None:
     if changed.is_empty():
         st.info("Filen innehåller inga nya eller ändrade värden.")
     else:
-        show = changed.head(500).select(
+        head = changed.head(500)
+        show = head.select(
             Ändring="change", Period=pl.col("period").replace_strict(period_text, default=pl.col("period")),
-            Område="area", Kön="gender", Grupp="group", Nu="old_value", Ny="new_value")
+            Område="area", Kön="gender", Grupp="group").with_columns(
+            Nu=value_texts(head["old_value"], series, measure), Ny=value_texts(head["new_value"], series, measure))
         st.dataframe(show.to_pandas(), hide_index=True, width="stretch")
         plot = (changed.head(60).with_columns(
             Etikett=pl.concat_str(pl.col("area"), pl.lit(" "), pl.col("gender"), pl.lit(" "),
                                   pl.col("period").replace_strict(period_text, default=pl.col("period"))))
                 .unpivot(index="Etikett", on=["old_value", "new_value"], variable_name="Version", value_name="Värde")
                 .with_columns(Version=pl.col("Version").replace_strict({"old_value": "Nu", "new_value": "Efter import"})))
+        plot = plot.with_columns(Text=value_texts(plot["Värde"], series, measure))
         chart = alt.Chart(plot).mark_bar().encode(
             y=alt.Y("Etikett:N", title=None), x=alt.X("Värde:Q"), yOffset="Version:N",
             color=alt.Color("Version:N", scale=alt.Scale(domain=["Nu", "Efter import"],
                                                           range=[theme.MUTED, theme.PALETTE[0]])),
-            tooltip=["Etikett:N", "Version:N", "Värde:Q"]).properties(height=alt.Step(14, **{"for": "offset"}))
+            tooltip=[alt.Tooltip("Etikett:N", title="Värde för"), "Version:N", alt.Tooltip("Text:N", title="Värde")]).properties(height=alt.Step(14, **{"for": "offset"}))
         st.altair_chart(theme.apply(chart), width="stretch", alt="Nya värden bredvid nuvarande")
 
     with st.form("spara"):

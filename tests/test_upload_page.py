@@ -33,6 +33,9 @@ def test_upload_preview_commit_and_undo(page):
     assert [s.value for s in at.success] == ["9 värden är giltiga."]
     summary = at.dataframe[1].value
     assert summary["ny"].sum() == 9
+    changes = at.dataframe[2].value  # the values as the analyst reads them: Swedish, in the measure's decimals
+    row = changes[(changes["Område"] == "Rinkeby-Kista") & (changes["Kön"] == "kvinnor")].iloc[0]
+    assert (row["Ändring"], row["Nu"], row["Ny"]) == ("ny", "–", "12,1\u00a0%")
     at.button[0].click().run()  # Importera
     assert any("Importerat: 9 värden" in s.value for s in at.success)
     after = store.load_observations()
