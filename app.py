@@ -17,7 +17,9 @@ SWEDISH_UPLOADER_CSS = """<style>
 st.set_page_config(page_title="amnstats – Arbetsmarknadsnämndens statistik", page_icon="📊", layout="wide")
 
 pages = [
-    st.Page("pages/oversikt.py", title="Översikt", icon=":material/dashboard:", url_path="oversikt", default=True),
+    st.Page("pages/oversikt.py", title="Översikt", icon=":material/dashboard:", url_path="start", default=True),
+    # The default page lives at / only: a shared link to /oversikt gets the same page.
+    st.Page("pages/oversikt.py", title="Översikt", url_path="oversikt", visibility="hidden"),
     st.Page("pages/arbetsloshet.py", title="Arbetslöshet", icon=":material/trending_up:", url_path="arbetsloshet"),
     st.Page("pages/jobbtorg.py", title="Jobbtorg", icon=":material/work:", url_path="jobbtorg"),
     st.Page("pages/unga.py", title="Unga (KAA och UVAS)", icon=":material/school:", url_path="unga"),

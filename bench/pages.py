@@ -52,7 +52,9 @@ def app_pages() -> list[tuple[str, str]]:
     import re
 
     text = (PROJECT / "app.py").read_text(encoding="utf-8")
-    return re.findall(r'st\.Page\("pages/([^"]+)\.py".*?url_path="([^"]+)"', text)
+    found = re.findall(r'st\.Page\("pages/([^"]+)\.py".*?url_path="([^"]+)"', text)
+    # every page has a URL of its own name (the default page through a hidden twin)
+    return list(dict.fromkeys((stem, stem) for stem, _ in found))
 
 
 PAGES = [stem for stem, _ in app_pages()]

@@ -20,8 +20,8 @@ AXE_JS = PROJECT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = PROJECT / "test-artifacts" / "screenshots"
 WRITTEN: list[Path] = []  # screenshots saved in this test session
 
-# page -> (url path, the page's h1). Översikt is the default page: Streamlit serves it at "/" (its
-# url_path "oversikt" is ignored; see test_oversikt_has_its_own_url in test_browser_flows.py).
+# page -> (url path, the page's h1). Översikt is the default page: Streamlit serves it at "/"; a
+# hidden twin serves it at /oversikt too (see test_oversikt_has_its_own_url in test_browser_flows.py).
 PAGES = {
     "oversikt": ("", "Översikt"),
     "arbetsloshet": ("arbetsloshet", "Arbetslöshet"),
