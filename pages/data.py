@@ -11,7 +11,7 @@ from amnstats.catalogue import SERIES_LABELS, measures
 from amnstats.numbers import format_number
 from amnstats.periods import format_period
 from amnstats.ui import state
-from amnstats.ui.memo import slice_rows
+from amnstats.ui.memo import memo, slice_rows
 
 st.title("Data och källor")
 st.write("Alla värden i amnstats, ett per rad, med källa (dokument och rad, fil och rad).")
@@ -19,29 +19,33 @@ st.write("Alla värden i amnstats, ett per rad, med källa (dokument och rad, fi
 obs = state.observations(preferred_only=False)
 cat = measures()
 
-c1, c2, c3, c4 = st.columns(4)
-series_options = [s for s in SERIES_LABELS if s in set(obs["series"].unique().to_list())]
-series = c1.selectbox("Serie", series_options, format_func=lambda s: SERIES_LABELS[s], key="serie", bind="query-params")
-part = slice_rows(obs, series)
-measure_options = sorted(part["measure"].unique().to_list(), key=lambda m: cat[(series, m)].label_sv)
-measure = c2.selectbox("Mått", ["(alla)"] + measure_options,
-                       format_func=lambda m: m if m == "(alla)" else cat[(series, m)].label_sv, key="matt", bind="query-params")
-if measure != "(alla)":
-    part = part.filter(pl.col("measure") == measure)
-area = c3.selectbox("Område", ["(alla)"] + sorted(part["area"].unique().to_list()), key="omrade", bind="query-params")
-if area != "(alla)":
-    part = part.filter(pl.col("area") == area)
-gender = c4.selectbox("Kön", ["(alla)", "kvinnor", "män", "totalt"], key="kon", bind="query-params")
-if gender != "(alla)":
-    part = part.filter(pl.col("gender") == gender)
 
-if part.is_empty():
-    st.info("Inga värden matchar urvalet.")
-else:
+def series_present(obs: pl.DataFrame) -> list[str]:
+    return [s for s in SERIES_LABELS if not slice_rows(obs, s).is_empty()]
+
+
+def options(obs: pl.DataFrame, series: str, measure: str) -> tuple[list[str], list[str]]:
+    """The measures of a series, and the areas of the chosen measure (or of all)."""
+    part = slice_rows(obs, series)
+    measures_found = sorted(part["measure"].unique().to_list(), key=lambda m: cat[(series, m)].label_sv)
+    if measure != "(alla)":
+        part = part.filter(pl.col("measure") == measure)
+    return measures_found, sorted(part["area"].unique().to_list())
+
+
+def data_table(obs: pl.DataFrame, series: str, measure: str, area: str, gender: str):
+    """The chosen rows as the page shows them (a pandas frame for st.dataframe), or None."""
+    part = slice_rows(obs, series, None if measure == "(alla)" else measure)
+    if area != "(alla)":
+        part = part.filter(pl.col("area") == area)
+    if gender != "(alla)":
+        part = part.filter(pl.col("gender") == gender)
+    if part.is_empty():
+        return None
     rows = part.sort("measure", "area", "group", "gender", "period_start")
     decimals = {k: m.decimals for k, m in cat.items()}
     units = {k: m.unit for k, m in cat.items()}
-    table = pl.DataFrame({
+    return pl.DataFrame({
         "Mått": [cat[(s, m)].label_sv for s, m in zip(rows["series"], rows["measure"])],
         "Period": [format_period(p) for p in rows["period"]],
         "Område": rows["area"], "Kön": rows["gender"], "Grupp": rows["group"],
@@ -51,6 +55,22 @@ else:
                            .then(pl.concat_str("kind", pl.lit(" ("), "target_setter", pl.lit(")")))
                            .otherwise("kind")).to_series(),
         "Status": rows["status"], "Källa": rows["source_label"], "Anmärkning": rows["note"],
-    })
+    }).to_pandas()
+
+
+c1, c2, c3, c4 = st.columns(4)
+series = c1.selectbox("Serie", memo(obs, series_present), format_func=lambda s: SERIES_LABELS[s], key="serie",
+                      bind="query-params")
+measure_options, _ = memo(obs, options, series, "(alla)")
+measure = c2.selectbox("Mått", ["(alla)"] + measure_options,
+                       format_func=lambda m: m if m == "(alla)" else cat[(series, m)].label_sv, key="matt", bind="query-params")
+_, areas = memo(obs, options, series, measure)
+area = c3.selectbox("Område", ["(alla)"] + areas, key="omrade", bind="query-params")
+gender = c4.selectbox("Kön", ["(alla)", "kvinnor", "män", "totalt"], key="kon", bind="query-params")
+
+table = memo(obs, data_table, series, measure, area, gender)
+if table is None:
+    st.info("Inga värden matchar urvalet.")
+else:
     st.caption(f"{len(table)} värden")
-    st.dataframe(table.to_pandas(), hide_index=True, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch")
