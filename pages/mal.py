@@ -71,7 +71,11 @@ if query and not table.is_empty():
 if table.is_empty():
     st.info("Inga indikatorer matchar sökningen.")
 else:
-    st.dataframe(table.to_pandas(), hide_index=True, width="stretch")
+    # the assessment next to the figures it judges, so it is in view without scrolling sideways
+    order = ["Indikator", "Period", "Utfall", "Nämndens mål", "KF:s mål", "Bedömning", "Kvinnor", "Män", "Källa"]
+    st.dataframe(table.select(order).to_pandas(), hide_index=True, width="stretch",
+                 column_config={"Indikator": st.column_config.TextColumn(width=420),
+                                "Bedömning": st.column_config.TextColumn(width="medium")})
     st.caption("Bedömning mot nämndens mål (KF:s om nämnden saknar mål för perioden): uppfyllt; delvis uppfyllt = "
                "högst 5 % av målvärdet från målet; ej uppfyllt. Riktningen (högre eller lägre är bättre) står i katalogen.")
 

@@ -286,8 +286,10 @@ def choropleth(obs: pl.DataFrame, series: str, measure: str, *, period: str, gen
         f["properties"]["text"] = r["Värde_text"] if r else "uppgift saknas"
     geo = alt.Data(values=features)
     base = alt.Chart(geo).project(type="mercator")
-    missing = base.mark_geoshape(fill="#e6e6e6", stroke="#ffffff", strokeWidth=1.5).transform_filter(
-        "datum.properties.value == null")
+    missing = base.mark_geoshape(fill="#e6e6e6", stroke="#ffffff", strokeWidth=1.5).encode(
+        tooltip=[alt.Tooltip("properties.area:N", title="Stadsdelsområde"),
+                 alt.Tooltip("properties.text:N", title=m.label_sv)],
+    ).transform_filter("datum.properties.value == null")
     filled = base.mark_geoshape(stroke="#ffffff", strokeWidth=1.5).encode(
         color=alt.Color("properties.value:Q", title=_value_title(m),
                         # light to mid blue: dark labels read at 4.5:1 or better on every district
@@ -298,6 +300,8 @@ def choropleth(obs: pl.DataFrame, series: str, measure: str, *, period: str, gen
     ).transform_filter("datum.properties.value != null")
     labels = base.mark_text(fontSize=12, fontWeight="bold").encode(
         longitude="lon:Q", latitude="lat:Q", text="properties.text:N", color=alt.value(theme.TEXT),
+    ).transform_filter(  # grey districts carry no label: the small central ones would overlap
+        "datum.properties.value != null"
     ).transform_calculate(
         lon="geoCentroid(null, datum)[0]", lat="geoCentroid(null, datum)[1]")
     chart = alt.layer(missing, filled, labels).properties(height=520)
@@ -309,8 +313,9 @@ def choropleth(obs: pl.DataFrame, series: str, measure: str, *, period: str, gen
                 f"och lägst i {low['area']} ({low['Värde_text']}).")
     if lacking:
         sentence += f" Uppgift saknas för {len(lacking)} av 13 stadsdelsområden."
+    notes = [f"Grått på kartan: uppgift saknas för {', '.join(lacking)}."] if lacking else []
     return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel) + [attribution()],
-                     alt_text=f"Karta: {title}. Redovisade områden: {', '.join(shown)}. {sentence}")
+                     alt_text=f"Karta: {title}. Redovisade områden: {', '.join(shown)}. {sentence}", notes=notes)
 
 
 KAA_STAGES = [("omfattade", "Omfattas av KAA"), ("uppsokta", "Uppsökta"), ("nadda", "Nådda"),
@@ -390,14 +395,20 @@ def targets(obs: pl.DataFrame, measure: str, *, group: str = "", area: str = "St
         layers.append(ob.mark_bar())
     if not goal.is_empty():
         domain = list(TARGET_LABELS.values())
+        legend = alt.Legend(symbolSize=260, symbolStrokeWidth=1.5)  # as large as the markers, legible on a projector
         gb = alt.Chart(goal).encode(
-            x=x, y=alt.Y("value:Q", axis=y_axis),
-            shape=alt.Shape("Serie:N", title="Mål", scale=alt.Scale(domain=domain, range=["diamond", "triangle-down"])),
-            color=alt.Color("Serie:N", title="Mål", scale=alt.Scale(domain=domain, range=[theme.TEXT, theme.PALETTE[3]])),
+            # nämndens and KF:s markers side by side: equal targets must not hide one another
+            x=x, xOffset=alt.XOffset("Serie:N", scale=alt.Scale(domain=domain, paddingOuter=0.5)),
+            y=alt.Y("value:Q", axis=y_axis),
+            shape=alt.Shape("Serie:N", title="Mål", legend=legend,
+                            scale=alt.Scale(domain=domain, range=["diamond", "triangle-down"])),
+            color=alt.Color("Serie:N", title="Mål", legend=legend,
+                            scale=alt.Scale(domain=domain, range=[theme.TEXT, theme.PALETTE[3]])),
             tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Serie:N", title="Mål"),
                      alt.Tooltip("Värde_text:N", title="Målvärde")])
         layers.append(gb.mark_point(size=320, filled=True, opacity=1, stroke="#ffffff", strokeWidth=1.5))
-    chart = alt.layer(*layers).resolve_scale(color="independent", shape="independent").properties(height=360)
+    chart = alt.layer(*layers).resolve_scale(color="independent", shape="independent",
+                                              xOffset="independent").properties(height=360)
     from ..metrics import latest as _latest
     last = _latest(outcome.filter(pl.col("gender") == "totalt")) if not outcome.is_empty() else outcome
     if not last.is_empty():
