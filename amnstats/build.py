@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 
 from . import catalogue, paths, storage
-from .normalise import duplicate_conflicts, normalise
+from .normalise import duplicate_conflicts, first_value, is_constant, normalise, string_codes
 from .problems import InputError, Problem
 from .schema import KEY_COLUMNS, OBSERVATION_SCHEMA
 from .sources import DATASET_FIELDS, api, reports, scb_bas, sha256_file, uploads
@@ -177,9 +177,10 @@ def _combine(obs: pl.DataFrame, ready: list[pl.DataFrame], datasets: list[dict])
     contested = [obs]
     by_pair: dict[tuple[str, str], list[pl.DataFrame]] = {}
     for f in (f for f in ready if f.height):
-        pair = (f["series"][0], f["measure"][0])
-        if ((f["series"] == pair[0]).all() and (f["measure"] == pair[1]).all()
-                and f["is_preferred"].all() and not f["has_conflict"].any()):
+        pair = (first_value(f, "series"), first_value(f, "measure"))
+        # asked through expressions: an upload's constant columns stay one value each
+        if f.select((pl.col("series") == pair[0]).all() & (pl.col("measure") == pair[1]).all()
+                    & pl.col("is_preferred").all() & ~pl.col("has_conflict").any()).item():
             by_pair.setdefault(pair, []).append(f)
         else:
             contested.append(f)
@@ -201,7 +202,8 @@ def _combine(obs: pl.DataFrame, ready: list[pl.DataFrame], datasets: list[dict])
     for r in runs.iter_rows(named=True):
         keep.setdefault((r["series"], r["measure"]), []).insert(0, marked.slice(r["start"], r["n"]))
     # str order is UTF-8 byte order, as polars sorts
-    return pl.concat([_merge_sorted(keep[pair]) for pair in sorted(keep)], how="vertical")
+    # one contiguous frame in one step (concatenating, then rechunking, would copy twice)
+    return pl.concat([_merge_sorted(keep[pair]) for pair in sorted(keep)], how="vertical", rechunk=True)
 
 
 def _repeated_keys(f: pl.DataFrame, others: list[pl.DataFrame], key: list[str]) -> pl.Series | None:
@@ -255,10 +257,7 @@ def _codes(s: pl.Series, descending: bool) -> tuple[pl.Series, int] | None:
     if s.null_count():
         return None
     if s.dtype == pl.String:
-        uniq = s.unique().sort()
-        code = s.replace_strict(uniq, pl.int_range(uniq.len(), eager=True, dtype=pl.UInt64),
-                                return_dtype=pl.UInt64)
-        card = uniq.len()
+        code, card = string_codes(s, ordered=True)
     elif s.dtype.is_temporal() or s.dtype.is_integer() or s.dtype == pl.Boolean:
         p = s.to_physical().cast(pl.Int64)
         lo = p.min()
@@ -280,11 +279,15 @@ def sort_order(df: pl.DataFrame, by: list[str], descending: list[bool] | None = 
     words: list[pl.Series] = []
     word, room = None, 0
     for c, desc in zip(by, descending):
+        if not df.schema[c].is_float() and is_constant(df, c):  # the same on every row: no order
+            continue  # (an upload's series, measure, kind; floats not: -0.0 == 0.0)
         s = df[c]
         if word is not None and s.dtype == pl.String and s.head(1000).n_unique() > 500:
-            key = pl.DataFrame([*words, word.alias("_w")], schema=None)
-            if not key.is_duplicated().any():
-                break
+            # The order so far; when it leaves no ties, the rest cannot change it.
+            keys = [w.to_numpy() for w in (*words, word)]
+            order = _lexsort(keys)
+            if not _has_ties([k[order] for k in keys]):
+                return order
         coded = _codes(s, desc)
         if coded is None:
             return None
@@ -297,8 +300,20 @@ def sort_order(df: pl.DataFrame, by: list[str], descending: list[bool] | None = 
             word, room = code, (2**63 - 1) // max(card, 1)
     if word is None:
         return np.arange(df.height)
-    keys = [w.to_numpy() for w in (*words, word)]
+    return _lexsort([w.to_numpy() for w in (*words, word)])
+
+
+def _lexsort(keys: list[np.ndarray]) -> np.ndarray:
+    """Stable order by the first key, then the next (numpy)."""
     return np.argsort(keys[0], kind="stable") if len(keys) == 1 else np.lexsort(keys[::-1])
+
+
+def _has_ties(sorted_keys: list[np.ndarray]) -> bool:
+    """Whether two neighbouring rows of the sorted keys are equal in every key."""
+    same = np.ones(len(sorted_keys[0]) - 1, dtype=bool)
+    for k in sorted_keys:
+        same &= k[1:] == k[:-1]
+    return bool(same.any())
 
 
 def sorted_frame(df: pl.DataFrame, by: list[str], descending: list[bool] | None = None,

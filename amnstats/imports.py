@@ -10,6 +10,7 @@ exactly the data before the import, and the raw file itself is never deleted.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import tempfile
@@ -98,8 +99,9 @@ def preview(prepared: Prepared, current: pl.DataFrame) -> pl.DataFrame:
     obs = prepared.observations
     new = obs.select(*KEY_COLUMNS, "period_start", pl.col("value").alias("new_value"))
     # Only the file's own series and measures can match (one preferred row per key).
-    cur = (current.filter(pl.col("is_preferred"), pl.col("series").is_in(obs["series"].unique().implode()),
-                          pl.col("measure").is_in(obs["measure"].unique().implode()))
+    pairs = obs.select(pl.col("series").unique().implode(), pl.col("measure").unique().implode())
+    cur = (current.filter(pl.col("is_preferred"), pl.col("series").is_in(pairs["series"][0].implode()),
+                          pl.col("measure").is_in(pairs["measure"][0].implode()))
            .select(*KEY_COLUMNS, pl.col("value").alias("old_value"), pl.col("source_label").alias("old_source")))
     if cur.is_empty():  # none of it in the store yet: every value is new, no join needed
         out = new.with_columns(old_value=pl.lit(None, pl.Float64), old_source=pl.lit(None, pl.String))
@@ -150,28 +152,40 @@ def commit(data: bytes, filename: str, mapping: Mapping, *, uploaded_by: str, pr
                 "n_values": len(prepared.observations), "history": (existing or {}).get("history", []),
             }
             record["history"] = record["history"] + [{"action": "import", "by": uploaded_by, "at": record["uploaded_at"]}]
-            # What the file turned into, kept for every later build, written while the file itself
-            # is written and synced (both before the commit point: an import that dies here
-            # leaves only files the build ignores).
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                cached = pool.submit(uploads.write_cache, folder, record,
-                                     uploads.in_store_order(prepared.observations), hand_over=True)
-                _write_atomic(stored, data)
-                cached.result()
+            _write_atomic(stored, data)
             st = stored.stat()  # its hash is known: the build need not read the file again
             _hash_cache[(str(stored), st.st_mtime_ns, st.st_size)] = prepared.file_hash
+            # What the file turned into goes to the build in memory, and to a cache file for later
+            # builds. The cache is written beside the build, after the commit point: it is keyed
+            # by content and written atomically, so a crash leaves no cache (the next build reads
+            # the file), never a wrong one.
+            observations = uploads.in_store_order(prepared.observations)
+            uploads.hand_over(folder, record, observations)
             _write_record(record)  # the commit point
-            try:
-                result = build()
-            except Exception:
-                _rollback(folder, existing)
-                raise
-            finally:
-                uploads.forget()
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                cached = pool.submit(_write_cache_quietly, folder, record, observations)
+                del observations
+                try:
+                    result = build()
+                except Exception:
+                    _rollback(folder, existing)
+                    raise
+                finally:
+                    uploads.forget()
+                    cached.result()
             return ImportResult(record, changed=True, build=result)
     except Timeout:
         raise InputError([Problem(filename, None, "", "en annan import pågår just nu; försök igen om en stund. "
                                                    "Inget har sparats.")], "Importen kunde inte starta") from None
+
+
+def _write_cache_quietly(folder: Path, record: dict, observations: pl.DataFrame) -> None:
+    """The cache after the commit point: whatever goes wrong, the import stands (without a
+    cache, the next build prepares the file again)."""
+    try:
+        uploads.write_cache(folder, record, observations)
+    except Exception:  # noqa: BLE001 - an optional file; the import is already committed
+        logging.getLogger("amnstats").warning("amnstats: could not cache %s", folder, exc_info=True)
 
 
 def _rollback(folder: Path, previous: dict | None) -> None:

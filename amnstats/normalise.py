@@ -8,6 +8,7 @@ so it stays fast on millions of rows.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from . import catalogue
@@ -35,6 +36,85 @@ _NUMBER = r"^[+-]?(\d{1,3}( \d{3})+|\d+)([,.]\d+)?$"
 _SUPPRESSED = r"^(\.\.?|[-–x…]|<\s*\d+)$"
 
 
+def is_constant(df: pl.DataFrame, column: str) -> bool:
+    """Every value of df[column] the same and none null (such a column cannot tell rows apart).
+    Asked through an expression: a constant column that polars keeps as one value (pl.lit) is
+    not expanded to a million values, as df[column] would do (and keep)."""
+    c = pl.col(column)
+    return df.height > 0 and bool(df.select((c == c.first()).all() & (c.null_count() == 0)).item())
+
+
+def first_value(df: pl.DataFrame, column: str):
+    """df[column][0] without expanding a constant column (see is_constant)."""
+    return df.select(pl.col(column).first()).item()
+
+
+def string_codes(s: pl.Series, ordered: bool = False) -> tuple[pl.Series, int] | None:
+    """Dense UInt64 codes 0..n-1 of a String column without nulls (equal strings, equal codes)
+    and n; `ordered`: codes sort as the strings do (UTF-8 byte order, as polars sorts). One
+    cast to a Categorical with its own categories, far cheaper than hashing the strings twice
+    (unique, then replace). None when the column has nulls."""
+    if s.null_count():
+        return None
+    if s.len() == 0:
+        return pl.Series(s.name, [], dtype=pl.UInt64), 0
+    cat = s.cast(pl.Categorical(pl.Categories.random()))
+    phys = cat.to_physical()
+    bound = int(phys.max()) + 1  # the codes are below this (dense in practice)
+    if not ordered:
+        return phys.cast(pl.UInt64), bound
+    uniq = cat.unique()
+    lut = np.zeros(bound, dtype=np.uint64)
+    lut[uniq.to_physical().to_numpy()[uniq.cast(pl.String).arg_sort().to_numpy()]] = np.arange(
+        uniq.len(), dtype=np.uint64)
+    return pl.Series(s.name, lut[phys.to_numpy()], dtype=pl.UInt64), uniq.len()
+
+
+def _column_code(df: pl.DataFrame, column: str) -> tuple[pl.Series, int] | None:
+    """(codes, bound) of one column for packed_codes; card 1 for a constant column."""
+    if df.schema[column].is_float():
+        return None  # -0.0 == 0.0 and NaN: left to polars
+    if is_constant(df, column):
+        return pl.Series([], dtype=pl.UInt64), 1
+    s = df[column]
+    if s.dtype == pl.String:
+        return string_codes(s)
+    if (s.dtype.is_temporal() or s.dtype.is_integer() or s.dtype == pl.Boolean) and not s.null_count():
+        p = s.to_physical().cast(pl.Int64)
+        lo = p.min()
+        return (p - lo).cast(pl.UInt64), int(p.max() - lo) + 1
+    return None
+
+
+def packed_codes(df: pl.DataFrame, columns: list[str], memo: dict | None = None) -> list[pl.Series] | None:
+    """The rows' values in `columns` as few UInt64 words (equal words, equal values), columns that
+    are the same on every row left out. None when a column has nulls or is not a string/integer/date.
+    `memo` keeps each column's codes for another call on the same frame."""
+    words: list[pl.Series] = []
+    word, room = None, 0
+    for c in columns:
+        if memo is not None and c in memo:
+            coded = memo[c]
+        else:
+            coded = _column_code(df, c)
+            if memo is not None:
+                memo[c] = coded
+        if coded is None:
+            return None
+        code, card = coded
+        if card == 1:
+            continue
+        if word is not None and room >= card:
+            word, room = word * card + code, room // card
+        else:
+            if word is not None:
+                words.append(word.alias(f"_w{len(words)}"))
+            word, room = code, (2**63 - 1) // max(card, 1)
+    if word is not None:
+        words.append(word.alias(f"_w{len(words)}"))
+    return words
+
+
 def canonical_gender(text: str) -> str | None:
     return GENDER_ALIASES.get(" ".join(str(text).split()).casefold())
 
@@ -57,15 +137,44 @@ def parse_values(text: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return value, status, ~(ok | empty | suppressed)
 
 
-def _lookup(values: pl.Series, fn) -> pl.DataFrame:
-    uniq = values.unique().to_list()
-    return pl.DataFrame({"key": uniq, "out": [fn(u) for u in uniq]}, schema={"key": pl.String, "out": pl.String})
+def _per_label(df: pl.DataFrame, column: str, fn, schema: dict[str, pl.DataType]) -> list[pl.Series | pl.Expr]:
+    """Columns `schema` from `fn(label)` (a tuple, or None for nulls), called once per distinct
+    label of df[column] (String, no nulls) and gathered back row by row through the labels'
+    integer codes: no hashing of the text again, no join. An output that is the same for every
+    label is a constant column (polars keeps it as one value, not a million)."""
+    if is_constant(df, column):
+        out = fn(first_value(df, column))
+        return [pl.lit(out[i] if out is not None else None, dtype=dtype).alias(name)
+                for i, (name, dtype) in enumerate(schema.items())]
+    values = df[column]
+    cat = values.cast(pl.Categorical(pl.Categories.random()))
+    uniq = cat.unique()
+    labels: list[str | None] = [None] * (int(uniq.to_physical().max() or 0) + 1)
+    for code, label in zip(uniq.to_physical().to_list(), uniq.cast(pl.String).to_list()):
+        if code is not None:
+            labels[code] = label
+    outs = {code: fn(label) for code, label in enumerate(labels) if label is not None}
+    codes = cat.to_physical()
+    columns: list[pl.Series | pl.Expr] = []
+    for i, (name, dtype) in enumerate(schema.items()):
+        per_code = {code: (o[i] if o is not None else None) for code, o in outs.items()}
+        distinct = set(per_code.values())
+        if len(distinct) == 1 and values.len() > 0:
+            columns.append(pl.lit(distinct.pop(), dtype=dtype).alias(name))
+        else:
+            lut = [per_code.get(code) for code in range(len(labels))]
+            columns.append(pl.Series(name, lut, dtype=dtype).gather(codes))
+    return columns
 
 
-def _mapped(values: pl.Series, fn) -> pl.Series:
-    """`fn` applied once per unique value, then mapped back row by row (no join of the whole frame)."""
-    table = _lookup(values, fn)
-    return values.replace_strict(table["key"], table["out"], default=None, return_dtype=pl.String)
+def _measures_frame(cat: dict) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "series": [k[0] for k in cat], "measure": [k[1] for k in cat],
+            "unit": [m.unit for m in cat.values()], "_additive": [m.is_additive for m in cat.values()],
+        },
+        schema={"series": pl.String, "measure": pl.String, "unit": pl.String, "_additive": pl.Boolean},
+    )
 
 
 def _narrow_join(df: pl.DataFrame, table: pl.DataFrame, on: list[str]) -> pl.DataFrame:
@@ -74,7 +183,7 @@ def _narrow_join(df: pl.DataFrame, table: pl.DataFrame, on: list[str]) -> pl.Dat
     return df.select(on).join(table, on=on, how="left", maintain_order="left").drop(on)
 
 
-def _values(text: pl.Series) -> pl.DataFrame:
+def _values(text: pl.Series) -> list[pl.Series | pl.Expr]:
     """parse_values() for a column: plain numbers ('1 234,5', '12') in one vectorised pass,
     and the full parser (markers, '%', '~', odd spaces) only for the rows that need it."""
     plain = text.str.contains(_NUMBER)
@@ -82,24 +191,29 @@ def _values(text: pl.Series) -> pl.DataFrame:
              .cast(pl.Float64, strict=False))
     n = text.len()
     rest = (~plain).arg_true()
-    if rest.len() == 0:
-        return pl.DataFrame({"value": value, "marker_status": pl.Series([""]).new_from_index(0, n),
-                             "_bad_value": pl.Series([False]).new_from_index(0, n)})
+    if rest.len() == 0:  # no markers: the two marker columns are one value each
+        return [value.alias("value"), pl.lit("", dtype=pl.String).alias("marker_status"),
+                pl.lit(False, dtype=pl.Boolean).alias("_bad_value")]
     v, st, bad = parse_values(pl.col("t"))
     slow = pl.DataFrame({"t": text.gather(rest)}).select(v=v, st=st, bad=bad)
-    return pl.DataFrame({
-        "value": value.scatter(rest, slow["v"]),
-        "marker_status": pl.Series([""], dtype=pl.String).new_from_index(0, n).scatter(rest, slow["st"]),
-        "_bad_value": pl.Series([False]).new_from_index(0, n).scatter(rest, slow["bad"]),
-    })
+    return [
+        value.scatter(rest, slow["v"]).alias("value"),
+        pl.Series([""], dtype=pl.String).new_from_index(0, n).scatter(rest, slow["st"]).alias("marker_status"),
+        pl.Series([False]).new_from_index(0, n).scatter(rest, slow["bad"]).alias("_bad_value"),
+    ]
 
 
 def normalise(candidates: pl.DataFrame, max_problems: int = 1000) -> pl.DataFrame:
-    """Validate and convert candidate rows. Raises InputError listing every problem (up to max)."""
+    """Validate and convert candidate rows. Raises InputError listing every problem (up to max).
+    Columns are read through expressions (`rows`), never as df[column]: a column that is the same
+    on every row stays one value (pl.lit) from the candidates to the observations."""
     df = candidates.select(CANDIDATE_COLUMNS).with_columns(
         [pl.col(c).fill_null("").cast(pl.String) for c in CANDIDATE_COLUMNS if c != "raw_row"]
     )
     problems: list[Problem] = []
+
+    def rows(expr: pl.Expr) -> pl.Series:
+        return df.select(expr.alias("_mask")).to_series()
 
     def report(mask: pl.Series, column: str, message) -> None:
         if len(problems) >= max_problems or not mask.any():
@@ -108,86 +222,81 @@ def normalise(candidates: pl.DataFrame, max_problems: int = 1000) -> pl.DataFram
             problems.append(Problem(r["raw_file"], r["raw_row"], column, message(r)))
 
     # Numbers
-    df = df.hstack(_values(df["value_text"]))
-    report(df["_bad_value"], "value", lambda r: f"'{r['value_text']}' är inte ett tal")
-    if (df["marker_status"] != "").any():  # markers in the values: '..', '~12', empty
+    df = df.with_columns(_values(df["value_text"]))
+    report(rows(pl.col("_bad_value")), "value", lambda r: f"'{r['value_text']}' är inte ett tal")
+    if rows(pl.col("marker_status") != "").any():  # markers in the values: '..', '~12', empty
         df = df.with_columns(
             status=pl.when(pl.col("status") != "").then(pl.col("status")).otherwise(pl.col("marker_status"))
         )
-    bad_status = ~df["status"].is_in(catalogue.STATUSES)
-    report(bad_status, "status", lambda r: f"okänd status '{r['status']}'")
+    report(rows(~pl.col("status").is_in(catalogue.STATUSES)), "status", lambda r: f"okänd status '{r['status']}'")
     report(
-        (df["value"].is_null() & ~df["_bad_value"] & df["status"].is_in(["", "approximate"])),
+        rows(pl.col("value").is_null() & ~pl.col("_bad_value") & pl.col("status").is_in(["", "approximate"])),
         "value", lambda r: "värde saknas men status anger inte varför (suppressed/missing)",
     )
 
     # Gender
-    df = df.with_columns(_gender=_mapped(df["gender"], canonical_gender))
-    report(df["_gender"].is_null(), "gender", lambda r: f"okänt kön '{r['gender']}' (kvinnor, män eller totalt)")
+    df = df.with_columns(_per_label(df, "gender", lambda g: (canonical_gender(g),), {"_gender": pl.String}))
+    report(rows(pl.col("_gender").is_null()), "gender",
+           lambda r: f"okänt kön '{r['gender']}' (kvinnor, män eller totalt)")
 
     # Areas
-    df = df.with_columns(_area=_mapped(df["area"], canonical_area))
+    area_types = {a: x.area_type for a, x in catalogue.areas().items()}
+
+    def area(label: str) -> tuple[str | None, str | None]:
+        canonical = canonical_area(label)
+        return canonical, area_types.get(canonical)
+
+    df = df.with_columns(_per_label(df, "area", area, {"_area": pl.String, "area_type": pl.String}))
 
     def area_message(r):
         hint = suggest_area(r["area"])
         return f"okänt område '{r['area']}'" + (f" – menade du '{hint}'?" if hint else "")
 
-    report(df["_area"].is_null(), "area", area_message)
-    area_types = pl.DataFrame(
-        {"_area": list(catalogue.areas()), "area_type": [a.area_type for a in catalogue.areas().values()]}
-    )
-    df = df.hstack(_narrow_join(df, area_types, ["_area"]))
+    report(rows(pl.col("_area").is_null()), "area", area_message)
 
     # Periods
     parsed: dict[str, object] = {}
-    for label in df["period"].unique().to_list():
+    for label in df.select(pl.col("period").unique()).to_series().to_list():
         try:
             parsed[label] = parse_period(label)
         except PeriodError as exc:
             parsed[label] = str(exc)
-    good = {k: v for k, v in parsed.items() if not isinstance(v, str)}
-    periods = pl.DataFrame(
-        {
-            "period": list(good),
-            "_period": [p.label for p in good.values()],
-            "period_start": [p.start for p in good.values()],
-            "period_end": [p.end for p in good.values()],
-            "period_type": [p.type for p in good.values()],
-        },
-        schema={"period": pl.String, "_period": pl.String, "period_start": pl.Date,
-                "period_end": pl.Date, "period_type": pl.String},
-    )
-    df = df.hstack(_narrow_join(df, periods, ["period"]))
-    report(df["_period"].is_null(), "period", lambda r: str(parsed[r["period"]]))
+
+    def period(label: str) -> tuple | None:
+        p = parsed[label]
+        return None if isinstance(p, str) else (p.label, p.start, p.end, p.type)
+
+    df = df.with_columns(_per_label(df, "period", period, {"_period": pl.String, "period_start": pl.Date,
+                                                           "period_end": pl.Date, "period_type": pl.String}))
+    report(rows(pl.col("_period").is_null()), "period", lambda r: str(parsed[r["period"]]))
 
     # Measures
     cat = catalogue.measures()
-    measures = pl.DataFrame(
-        {
-            "series": [k[0] for k in cat], "measure": [k[1] for k in cat],
-            "unit": [m.unit for m in cat.values()], "_additive": [m.is_additive for m in cat.values()],
-        },
-        schema={"series": pl.String, "measure": pl.String, "unit": pl.String, "_additive": pl.Boolean},
-    )
-    df = df.hstack(_narrow_join(df, measures, ["series", "measure"]))
-    report(df["unit"].is_null(), "measure",
+    if is_constant(df, "series") and is_constant(df, "measure"):  # one measure: no join
+        m = cat.get((first_value(df, "series"), first_value(df, "measure")))
+        df = df.with_columns(unit=pl.lit(m.unit if m else None, dtype=pl.String),
+                             _additive=pl.lit(m.is_additive if m else None, dtype=pl.Boolean))
+    else:
+        df = df.hstack(_narrow_join(df, _measures_frame(cat), ["series", "measure"]))
+    report(rows(pl.col("unit").is_null()), "measure",
            lambda r: f"måttet '{r['measure']}' finns inte i katalogen för serien '{r['series']}'")
 
     # Kind and target setter
-    report(~df["kind"].is_in(catalogue.KINDS), "kind",
+    kind, setter = pl.col("kind"), pl.col("target_setter")
+    report(rows(~kind.is_in(catalogue.KINDS)), "kind",
            lambda r: f"okänd typ '{r['kind']}' (utfall, målvärde, prognos eller budget)")
-    report(~df["target_setter"].is_in(("",) + catalogue.TARGET_SETTERS), "target_setter",
+    report(rows(~setter.is_in(("",) + catalogue.TARGET_SETTERS)), "target_setter",
            lambda r: f"okänd målsättare '{r['target_setter']}' (nämnden eller kf)")
-    report((df["target_setter"] != "") & (df["kind"] != "målvärde"), "target_setter",
+    report(rows((setter != "") & (kind != "målvärde")), "target_setter",
            lambda r: "målsättare anges bara för målvärden")
 
     # Plausibility: shares within 0-100, counts not negative
-    v = df["value"]
-    report((df["unit"] == "procent") & (df["kind"] != "målvärde") & ((v > 100) | (v < 0)).fill_null(False),
+    v, unit = pl.col("value"), pl.col("unit")
+    report(rows((unit == "procent") & (kind != "målvärde") & ((v > 100) | (v < 0)).fill_null(False)),
            "value", lambda r: f"andelen {r['value_text']} % ligger utanför 0–100")
-    report((df["unit"] == "procent") & (df["kind"] == "målvärde") & (v > 100).fill_null(False),
+    report(rows((unit == "procent") & (kind == "målvärde") & (v > 100).fill_null(False)),
            "value", lambda r: f"målvärdet {r['value_text']} % är över 100")
-    report(df["_additive"].fill_null(False) & (v < 0).fill_null(False), "value",
+    report(rows(pl.col("_additive").fill_null(False) & (v < 0).fill_null(False)), "value",
            lambda r: f"antalet {r['value_text']} är negativt")
 
     if problems:

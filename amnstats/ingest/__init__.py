@@ -60,6 +60,7 @@ class Prepared:
     needs_mapping  read, but the mapping is incomplete or does not fit (mapping.missing, problems)
     invalid        mapped, but values are wrong (problems name row and column)
     ready          observations are valid; warnings may still deserve a look
+    `candidates` (the mapped rows before validation) is kept only when they did not validate.
     """
 
     filename: str
@@ -152,5 +153,7 @@ def prepare(
     if errors:
         result.status, result.problems = "invalid", errors
         return result
-    result.status, result.observations = "ready", observations
+    # The candidate rows are kept only to explain a file that did not validate: a million of
+    # them beside the observations would double what an import holds in memory.
+    result.status, result.observations, result.candidates = "ready", observations, None
     return result

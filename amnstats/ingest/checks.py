@@ -9,9 +9,11 @@ Rows and columns are read back from each observation's `source` (…;rad=N;kolum
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from .. import catalogue
+from ..normalise import first_value, is_constant, packed_codes
 from ..numbers import format_number
 from ..problems import Problem
 from ..schema import KEY_COLUMNS
@@ -34,9 +36,9 @@ def _key_text(r: dict, with_gender: bool = True) -> str:
     return ", ".join(parts)
 
 
-def duplicate_problems(obs: pl.DataFrame, filename: str) -> list[Problem]:
+def duplicate_problems(obs: pl.DataFrame, filename: str, memo: dict | None = None) -> list[Problem]:
     """Errors for keys that occur more than once in the file, naming every row."""
-    repeated = obs.select(pl.struct(KEY_COLUMNS).is_duplicated()).to_series()
+    repeated = _is_duplicated(obs, list(KEY_COLUMNS), memo)
     if not repeated.any():
         return []
     dup = (
@@ -55,26 +57,100 @@ def duplicate_problems(obs: pl.DataFrame, filename: str) -> list[Problem]:
     return problems
 
 
-def gender_sum_warnings(obs: pl.DataFrame, filename: str) -> list[Problem]:
-    """Warnings where kvinnor + män != totalt for an additive measure, with the difference."""
+def _is_duplicated(obs: pl.DataFrame, key: list[str], memo: dict | None = None) -> pl.Series:
+    """Rows whose `key` another row also has. The key columns that vary become integer codes
+    packed into a word or two (columns the same on every row are left out): the same rows as
+    struct(key).is_duplicated(), far cheaper on a million rows of text."""
+    words = packed_codes(obs, key, memo)
+    if words is None:
+        return obs.select(pl.struct(key).is_duplicated()).to_series()
+    if not words:  # every key column the same on every row
+        return pl.Series(np.full(obs.height, obs.height > 1))
+    if len(words) == 1:
+        group, n_groups = _groups(words[0].to_numpy())
+        return pl.Series(np.bincount(group, minlength=n_groups)[group] > 1)
+    return pl.DataFrame(words).is_duplicated()
+
+
+def _groups(key: np.ndarray) -> tuple[np.ndarray, int]:
+    """(group number of each row, number of groups) for integer keys: the key itself when its
+    values are few enough to index an array (packed codes of a few labels usually are), else
+    numbered through a sort."""
+    if key.size == 0:
+        return key.astype(np.int64), 0
+    bound = int(key.max()) + 1
+    if bound <= 4 * key.size + 1024:
+        return key.astype(np.int64), bound
+    uniq, group = np.unique(key, return_inverse=True)
+    return group.reshape(-1), len(uniq)
+
+
+def _additive_rows(obs: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
+    """The rows of additive measures that have a value (an upload is one measure: no join), and
+    whether they are all the rows of `obs`, in order."""
     additive = [(k[0], k[1]) for k, m in catalogue.measures().items() if m.is_additive]
-    if obs.height == 0 or not additive:
+    if not additive:
+        return obs.clear(), False
+    if is_constant(obs, "series") and is_constant(obs, "measure"):
+        if (first_value(obs, "series"), first_value(obs, "measure")) not in set(additive):
+            return obs.clear(), False
+        parts, whole = obs, True
+    else:
+        adds = pl.DataFrame({"series": [a[0] for a in additive], "measure": [a[1] for a in additive]})
+        parts, whole = obs.join(adds, on=["series", "measure"], how="semi"), False
+    if parts["value"].null_count():
+        return parts.filter(pl.col("value").is_not_null()), False
+    return parts, whole
+
+
+def _gender_sums(parts: pl.DataFrame, key: np.ndarray) -> pl.DataFrame:
+    """Per key (one integer per row): the first kvinnor, män and totalt value, where all three
+    exist and kvinnor + män differs from totalt; `_i` is the row of the totalt value. The same
+    as grouping by the key text and taking each gender's first value, done with one sort."""
+    group, n_groups = _groups(key)
+    gender = parts["gender"]
+    value = parts["value"].to_numpy()
+    first = {}
+    for g in ("kvinnor", "män", "totalt"):
+        rows = (gender == g).arg_true().to_numpy()
+        pos = np.full(n_groups, -1, dtype=np.int64)
+        pos[group[rows[::-1]]] = rows[::-1]  # assigned last to first: the first row stays
+        first[g] = pos
+    found = (first["kvinnor"] >= 0) & (first["män"] >= 0) & (first["totalt"] >= 0)
+    k, m, t = (first[g][found] for g in ("kvinnor", "män", "totalt"))
+    k, m, t = value[k], value[m], value[t]
+    i = first["totalt"][found]
+    diff = k + m - t
+    keep = np.abs(diff) > 1e-9
+    return pl.DataFrame({"k": k[keep], "m": m[keep], "t": t[keep], "_i": i[keep], "diff": diff[keep]},
+                        schema={"k": pl.Float64, "m": pl.Float64, "t": pl.Float64, "_i": pl.Int64,
+                                "diff": pl.Float64})
+
+
+def gender_sum_warnings(obs: pl.DataFrame, filename: str, memo: dict | None = None) -> list[Problem]:
+    """Warnings where kvinnor + män != totalt for an additive measure, with the difference."""
+    if obs.height == 0:
         return []
-    adds = pl.DataFrame({"series": [a[0] for a in additive], "measure": [a[1] for a in additive]})
     key = [c for c in KEY_COLUMNS if c != "gender"]
-    parts = obs.join(adds, on=["series", "measure"], how="semi").filter(pl.col("value").is_not_null())
-    wide = _with_place(
-        parts.group_by(key)
-        .agg(
-            k=pl.col("value").filter(pl.col("gender") == "kvinnor").first(),
-            m=pl.col("value").filter(pl.col("gender") == "män").first(),
-            t=pl.col("value").filter(pl.col("gender") == "totalt").first(),
-            source=pl.col("source").filter(pl.col("gender") == "totalt").first(),
+    parts, whole = _additive_rows(obs.select(*KEY_COLUMNS, "value", "source"))
+    if parts.height == 0:
+        return []
+    words = packed_codes(parts, key, memo if whole else None)
+    if words is not None and len(words) <= 1:
+        sums = _gender_sums(parts, words[0].to_numpy() if words else np.zeros(parts.height, np.uint64))
+        sums = pl.concat([sums, parts.select(*key, "source")[sums["_i"]]], how="horizontal")
+    else:
+        is_k, is_m, is_t = (pl.col("gender") == g for g in ("kvinnor", "män", "totalt"))
+        sums = (
+            parts.with_row_index("_i").group_by(key)
+            .agg(k=pl.col("value").filter(is_k).first(), m=pl.col("value").filter(is_m).first(),
+                 t=pl.col("value").filter(is_t).first(), source=pl.col("source").filter(is_t).first(),
+                 _i=pl.col("_i").filter(is_t).first())
+            .drop_nulls(["k", "m", "t"])
+            .with_columns(diff=pl.col("k") + pl.col("m") - pl.col("t"))
+            .filter(pl.col("diff").abs() > 1e-9)
         )
-        .drop_nulls(["k", "m", "t"])
-        .with_columns(diff=pl.col("k") + pl.col("m") - pl.col("t"))
-        .filter(pl.col("diff").abs() > 1e-9)
-    ).sort("_row")
+    wide = _with_place(sums).sort("_row", "_i", maintain_order=True)
     warnings = []
     for r in wide.head(MAX_REPORTED).iter_rows(named=True):
         d = 0 if float(r["diff"]).is_integer() else 1
@@ -89,4 +165,5 @@ def gender_sum_warnings(obs: pl.DataFrame, filename: str) -> list[Problem]:
 
 def check_observations(obs: pl.DataFrame, filename: str) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) for one file's observations."""
-    return duplicate_problems(obs, filename), gender_sum_warnings(obs, filename)
+    memo: dict = {}  # the key columns' codes, computed once for both checks
+    return duplicate_problems(obs, filename, memo), gender_sum_warnings(obs, filename, memo)

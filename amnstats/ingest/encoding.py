@@ -9,9 +9,11 @@ letters it produces look, and a decoding that still yields implausible character
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 from charset_normalizer import from_bytes
+from charset_normalizer.constant import IANA_SUPPORTED
 
 from ..problems import InputError, Problem
 
@@ -41,17 +43,64 @@ def _is_single_byte(encoding: str) -> bool:
         return False
 
 
+_KINDS: dict[tuple[str, int], int | None] = {}
+
+
+def _byte_kind(encoding: str, byte: int) -> int | None:
+    """_kind of one byte decoded on its own in `encoding` (None: it does not decode); remembered."""
+    key = (encoding, byte)
+    if key not in _KINDS:
+        try:
+            _KINDS[key] = _kind(bytes([byte]).decode(encoding))
+        except UnicodeDecodeError:
+            _KINDS[key] = None
+    return _KINDS[key]
+
+
 def _score_bytes(histogram: dict[int, int], encoding: str) -> tuple[int, int] | None:
     """(implausible characters, Swedish letters) from byte counts; None when a byte does not decode."""
     bad = good = 0
     for byte, n in histogram.items():
-        try:
-            kind = _kind(bytes([byte]).decode(encoding))
-        except UnicodeDecodeError:
+        kind = _byte_kind(encoding, byte)
+        if kind is None:
             return None
         bad += n if kind < 0 else 0
         good += n if kind > 0 else 0
     return bad, good
+
+
+@lru_cache(maxsize=1)
+def _single_byte_codecs() -> tuple[str, ...]:
+    """Every encoding charset-normalizer can name that _is_single_byte accepts."""
+    return tuple(e for e in IANA_SUPPORTED if e not in _FALLBACKS and _is_single_byte(e))
+
+
+def _guess_can_win(histogram: dict[int, int], best: tuple[int, int]) -> bool:
+    """Whether any encoding charset-normalizer could suggest would score above `best` (the best
+    fallback's (-implausible, Swedish)). When none can, its guess cannot change the outcome and
+    it is not asked (it costs a pass over the first megabyte)."""
+    for enc in _single_byte_codecs():
+        try:
+            score = _score_bytes(histogram, enc)
+        except LookupError:
+            return True
+        if score is not None and (-score[0], score[1]) > best:
+            return True
+    return False
+
+
+_PRINTABLE_ASCII = bytes(range(0x20, 0x80))
+
+
+def _histogram(data: bytes) -> dict[int, int]:
+    """How often each byte outside printable ASCII (>= 0x80 or < 0x20) occurs. Printable ASCII is
+    deleted first (one fast pass); the rest is counted in slices (bincount widens every byte to 8)."""
+    view = np.frombuffer(data.translate(None, _PRINTABLE_ASCII), dtype=np.uint8)
+    counts = np.zeros(256, dtype=np.int64)
+    step = 1 << 22
+    for i in range(0, len(view), step):
+        counts += np.bincount(view[i:i + step], minlength=256)
+    return {b: int(n) for b, n in enumerate(counts) if n}
 
 
 def _repair_mojibake(text: str) -> str | None:
@@ -61,6 +110,27 @@ def _repair_mojibake(text: str) -> str | None:
     except (UnicodeEncodeError, UnicodeDecodeError):
         return None
     return fixed if any(ch in fixed for ch in _SWEDISH) else None
+
+
+def _best(histogram: dict[int, int], candidates: list[str]) -> tuple[tuple[int, int], int, str] | None:
+    """((-implausible, Swedish), -order, encoding) of the best candidate; earlier ones win ties."""
+    best: tuple[tuple[int, int], int, str] | None = None
+    for order, enc in enumerate(candidates):
+        score = _score_bytes(histogram, enc)
+        if score is not None and (best is None or ((-score[0], score[1]), -order) > best[:2]):
+            best = ((-score[0], score[1]), -order, enc)
+    return best
+
+
+def _check_utf8_start(data: bytes) -> None:
+    """UnicodeDecodeError when the first 64 KiB are already not UTF-8, so a file in another
+    encoding is not decoded whole only to fail (a character cut at the sample's end is no error)."""
+    if len(data) > 1 << 16:
+        try:
+            data[: 1 << 16].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.end < (1 << 16) - 4 or exc.reason != "unexpected end of data":
+                raise
 
 
 def decode(data: bytes, filename: str) -> tuple[str, str, list[str]]:
@@ -77,6 +147,7 @@ def decode(data: bytes, filename: str) -> tuple[str, str, list[str]]:
         except UnicodeDecodeError:
             pass
     try:
+        _check_utf8_start(data)
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         pass
@@ -86,17 +157,14 @@ def decode(data: bytes, filename: str) -> tuple[str, str, list[str]]:
             return fixed, "utf-8 (rättad dubbelkodning)", notes
         return text, "utf-8", notes
 
-    counts = np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256)
-    histogram = {b: int(n) for b, n in enumerate(counts) if n and (b >= 0x80 or b < 0x20)}
+    histogram = _histogram(data)
     candidates = list(_FALLBACKS)
-    for match in list(from_bytes(data[: 1 << 20]))[:5]:
-        if match.encoding not in candidates and _is_single_byte(match.encoding):
-            candidates.append(match.encoding)
-    best: tuple[tuple[int, int], int, str] | None = None
-    for order, enc in enumerate(candidates):
-        score = _score_bytes(histogram, enc)
-        if score is not None and (best is None or ((-score[0], score[1]), -order) > best[:2]):
-            best = ((-score[0], score[1]), -order, enc)
+    best = _best(histogram, candidates)
+    if best is None or _guess_can_win(histogram, best[0]):
+        for match in list(from_bytes(data[: 1 << 20]))[:5]:
+            if match.encoding not in candidates and _is_single_byte(match.encoding):
+                candidates.append(match.encoding)
+        best = _best(histogram, candidates)
     if best is None or best[0][0] < 0:
         line = 1
         if best is not None:

@@ -114,9 +114,10 @@ def _header(rows: list[list[str]], filled: list[int], h: int) -> tuple[list[tupl
 
 def _split_footer(body: pl.DataFrame, wide_enough: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(table, footnotes): footnotes start at the first blank row after the last full row."""
-    full = body.with_row_index("__i").filter(pl.col("__nz") >= wide_enough)["__i"]
+    nz = body["__nz"]  # positions from the one column, without filtering the whole frame
+    full = (nz >= wide_enough).arg_true()
     last_full = int(full.max()) if full.len() else -1
-    blank = body.slice(last_full + 1).with_row_index("__i").filter(pl.col("__nz") == 0)["__i"]
+    blank = (nz.slice(last_full + 1) == 0).arg_true()
     if not blank.len():
         return body, body.clear()
     cut = last_full + 1 + int(blank.min())
@@ -150,7 +151,7 @@ def find_table(grid: pl.DataFrame, row_numbers: pl.Series, filename: str) -> Lay
     )
     if grid.height == 0 or grid["__nz"].max() in (None, 0):
         raise _refuse(filename, None, "filen är tom. Inget har sparats.")
-    widths = grid.filter(pl.col("__w") >= 2)["__w"]
+    widths = grid["__w"].filter(grid["__w"] >= 2)
     if widths.len() == 0:
         raise _refuse(filename, None, "filen ser inte ut att vara en tabell: ingen rad har mer än en kolumn "
                                       "(avgränsare semikolon, komma eller tabb). Inget har sparats.")
@@ -177,13 +178,15 @@ def find_table(grid: pl.DataFrame, row_numbers: pl.Series, filename: str) -> Lay
         notes.append(f"{footer.height} rad(er) med fotnoter under tabellen har hoppats över.")
         skipped += [(r["__row"], _row_text([r[c] for c in cols])) for r in footer.iter_rows(named=True)]
     # A label alone in the first column ('Januari-december', 'Källa: SCB') has no values.
-    section = (pl.col("__nz") == 1) & (pl.col(cols[0]) != "") & pl.lit(typical >= 3)
-    if (dropped := body.filter(section)).height:
+    section = body.select((pl.col("__nz") == 1) & (pl.col(cols[0]) != "") & pl.lit(typical >= 3)).to_series()
+    if (dropped := body.filter(section) if section.any() else body.clear()).height:
         shown = ", ".join(f"{r['__row']} ('{r[cols[0]][:40]}')" for r in dropped.head(5).iter_rows(named=True))
         more = f" och {dropped.height - 5} till" if dropped.height > 5 else ""
         notes.append(f"Rader med text bara i första kolumnen saknar värden och har hoppats över: rad {shown}{more}.")
         skipped += list(zip(dropped["__row"].to_list(), dropped[cols[0]].to_list()))
-    body = body.filter(~section & (pl.col("__nz") > 0))
+    keep_rows = ~section & (body["__nz"] > 0)
+    if not keep_rows.all():  # most exports have no blank or label-only rows: no copy then
+        body = body.filter(keep_rows)
     if body.height == 0:
         raise _refuse(filename, None, "filen har rubriker men inga datarader. Inget har sparats.")
 

@@ -23,6 +23,7 @@ MAX_REPORTED = 50
 _PREFILTER = r"\d{6}\s?[-+]?\s?\d{4}"
 _PNR = re.compile(r"(?<![\d.,])(\d{2})?(\d{2})(\d{2})(\d{2})\s?([-+]?)\s?(\d{3})(\d)(?![\d]|[.,]\d)")
 _EMAIL = r"[\w.+-]+@[\w-]+\.[\w.-]+"
+_SCREEN = f"(?:{_PREFILTER})|(?:{_EMAIL})"
 
 _PERSON_WORDS = {
     "namn", "förnamn", "efternamn", "tilltalsnamn", "mellannamn", "personnamn", "name", "firstname",
@@ -80,6 +81,20 @@ def is_person_header(header: str) -> bool:
     return bool(words & _PERSON_WORDS) and not (words & _NOT_PERSON)
 
 
+def _screen(cells: pl.Series, rows: pl.Series) -> pl.DataFrame:
+    """(text, row) of the cells the cheap pattern flags, in file order. Only cells that could
+    match are searched: at least 10 bytes (ten digits) or an '@'; short numbers, codes and
+    labels, most of a file, are passed over with two cheap vectorised tests."""
+    maybe = (cells.str.len_bytes() >= 10) | cells.str.contains("@", literal=True)
+    where = maybe.arg_true()
+    if where.is_empty():
+        return pl.DataFrame({"text": [], "row": []}, schema={"text": pl.String, "row": pl.Int64})
+    if where.len() < cells.len():
+        cells, rows = cells.gather(where), rows.gather(where)
+    hit = cells.str.contains(_SCREEN)
+    return pl.DataFrame({"text": cells.filter(hit), "row": rows.filter(hit)})
+
+
 def find_personal_data(table: RawTable) -> list[Problem]:
     """Every place the table seems to hold personal data (empty list when none)."""
     f = table.filename
@@ -96,10 +111,8 @@ def find_personal_data(table: RawTable) -> list[Problem]:
         if hit := personnummer_in(text):
             problems.append(Problem(f, row, "", f"raden innehåller ett personnummer ({hit}). {_REFUSED}"))
 
-    cells = table.cells.with_columns(__row=table.row_numbers)
     for name in table.columns:
-        col = pl.col(name)
-        hits = cells.filter(col.str.contains(_PREFILTER) | col.str.contains(_EMAIL)).select(name, "__row")
+        hits = _screen(table.cells[name], table.row_numbers)
         for text, row in hits.iter_rows():
             if len(problems) >= MAX_REPORTED:
                 break

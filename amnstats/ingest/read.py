@@ -181,23 +181,61 @@ def _grid_csv(text: str, sep: str, filename: str, progress: Progress | None) -> 
     return pl.DataFrame({f"c{i}": pl.Series(col, dtype=pl.String) for i, col in enumerate(columns)})
 
 
+def _head_lines(text: str, n: int) -> list[str]:
+    """The first `n` lines of `text` (newlines already normalised; a final newline ends the last
+    line), without splitting or copying the rest."""
+    end = -1
+    for _ in range(n):
+        end = text.find("\n", end + 1)
+        if end < 0 or end == len(text) - 1:  # fewer lines than n: the text is short
+            return (text[:-1] if text.endswith("\n") else text).split("\n")[:n]
+    return text[:end].split("\n")
+
+
+def _grid_polars(buf: bytes, sep: str, width: int) -> pl.DataFrame | None:
+    """No quotes in the file: polars' CSV reader splits the UTF-8 bytes into `width` String
+    columns, the same cells as _grid_fast (a missing field is empty, a blank line a blank row).
+    None when a line has more fields than `width` (the caller then splits line by line)."""
+    try:
+        return pl.read_csv(buf, has_header=False, separator=sep, quote_char=None, comment_prefix=None,
+                           schema={f"c{i}": pl.String for i in range(width)}, missing_columns="insert",
+                           empty_string_is_null=False, truncate_ragged_lines=False, raise_if_empty=False,
+                           eol_char="\n")
+    except pl.exceptions.PolarsError:  # "found more fields than defined in 'Schema'", or anything odd
+        return None
+
+
 def _read_text(data: bytes, filename: str, progress: Progress | None) -> tuple[pl.DataFrame, str, str, list[str]]:
-    text, encoding, notes = decode(_check_binary(data, filename), filename)
+    raw = _check_binary(data, filename)
+    text, encoding, notes = decode(raw, filename)
     if sum(1 for ch in text[:100_000] if ch < " " and ch not in "\t\r\n") > 10:
         raise _refuse(filename, "filen ser inte ut att vara en tabell (den innehåller styrtecken). "
                                 f"Godkända format: {ACCEPTED_SV}. Inget har sparats.")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if text.endswith("\n"):
-        text = text[:-1]
-    lines = text.split("\n")
-    sep = sniff_separator(lines)
+    normalised = "\r" in text
+    if normalised:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    head = _head_lines(text, SNIFF_LINES)
+    sep = sniff_separator(head)
     if progress:
         progress(0.2, "Delar upp raderna i kolumner")
-    try:
-        grid = _grid_fast(lines, sep) if '"' not in text else _grid_csv(text, sep, filename, progress)
-    except _TooWide as exc:
-        raise _refuse(filename, f"filen ser inte ut att vara en tabell ({exc.args[0]} kolumner). "
-                                "Inget har sparats.") from None
+    grid = None
+    if sep and '"' not in text and (width := max(line.count(sep) for line in head) + 1) <= MAX_COLUMNS:
+        # polars splits UTF-8 bytes: the upload itself when it is plain UTF-8 (no copy), else the
+        # decoded text encoded once. A final newline ends the last line, as text[:-1] below.
+        buf = raw if encoding == "utf-8" and not normalised else text.encode("utf-8")
+        del text  # not needed again unless a line is wider than the first ones
+        grid = _grid_polars(buf, sep, width) if b"\x00" not in buf else None
+        if grid is None:
+            text = buf.decode("utf-8")
+        del buf
+    if grid is None:
+        if text.endswith("\n"):
+            text = text[:-1]
+        try:
+            grid = _grid_fast(text.split("\n"), sep) if '"' not in text else _grid_csv(text, sep, filename, progress)
+        except _TooWide as exc:
+            raise _refuse(filename, f"filen ser inte ut att vara en tabell ({exc.args[0]} kolumner). "
+                                    "Inget har sparats.") from None
     return grid, encoding, sep, notes
 
 

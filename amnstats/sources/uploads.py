@@ -1,11 +1,13 @@
 """Analysts' uploads (data/raw/uploads/<id>/): each active import re-read with its stored mapping.
 
 What an import turned into (validated observations, in store order) is kept beside the file as
-`.observations-<key>.parquet`, written before the import's commit point. The key covers the
-file, the mapping and the code and catalogue that read it, so the build concatenates that
+`.observations-<key>.parquet`, written (atomically) while the build that follows the import's
+commit point runs; that build takes the frame from memory (hand_over). The key covers the
+file, the mapping and the code and catalogue that read it, so later builds concatenate that
 result instead of reading and validating every upload again; with any of them changed (or the
 cache missing or unreadable) the upload is prepared from its file as before. The cache is a
-dot-file: not part of the input fingerprint, and safe to delete.
+dot-file: not part of the input fingerprint, and safe to delete. Columns that are the same on
+every row (series, measure, unit, dataset, ...) are stored once, in the file's footer.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import polars as pl
 from ..problems import Problem
 from . import SourceBatch
 
-CACHE_FORMAT = "1"
+CACHE_FORMAT = "2"  # 2: columns the same on every row stored once, in the footer
 _memo: dict[str, pl.DataFrame] = {}  # cache path -> observations, handed over within one process
 
 
@@ -84,6 +86,13 @@ def in_store_order(observations: pl.DataFrame) -> pl.DataFrame:
     return observations.rechunk()[pl.Series(order)]
 
 
+def hand_over(folder: Path, record: dict, observations: pl.DataFrame) -> None:
+    """The next build in this process takes this import's observations (in store order) from
+    memory, whether or not the cache file is written yet (until forget())."""
+    _memo.clear()
+    _memo[str(cache_path(folder, record))] = observations
+
+
 def write_cache(folder: Path, record: dict, observations: pl.DataFrame, *, hand_over: bool = False) -> Path:
     """Keep an import's validated observations (in store order) for later builds; atomic.
     `hand_over`: the next build in this process takes the frame itself (until forget())."""
@@ -92,15 +101,13 @@ def write_cache(folder: Path, record: dict, observations: pl.DataFrame, *, hand_
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
     os.close(fd)
     try:
-        from ..build import _write_parquet
-
-        _write_parquet(observations, Path(tmp))
+        _write_cache_file(observations, Path(tmp))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    _memo.clear()
     if hand_over:
+        _memo.clear()
         _memo[str(path)] = observations
     return path
 
@@ -113,13 +120,68 @@ def forget() -> None:
 def _read_cache(path: Path) -> pl.DataFrame | None:
     from ..schema import OBSERVATION_SCHEMA
 
-    if (hit := _memo.get(str(path))) is not None:
+    if (hit := _memo.pop(str(path), None)) is not None:  # taken, not kept: the build holds it now
         return hit
     try:
-        obs = pl.read_parquet(path)
-    except (FileNotFoundError, OSError, pl.exceptions.PolarsError):
+        obs = _read_cache_file(path)
+    except (FileNotFoundError, OSError, ValueError, pl.exceptions.PolarsError):
         return None
     return obs if obs.schema == OBSERVATION_SCHEMA else None
+
+
+_CONSTANTS = b"amnstats.constants"
+_JSON_TYPES = {pl.String: str, pl.Boolean: bool, pl.Int64: int}  # not floats: -0.0 == 0.0, NaN
+
+
+def _constant_value(df: pl.DataFrame, column: str):
+    """The value of a column that is the same on every row, as JSON can hold it (else None)."""
+    from ..normalise import first_value, is_constant
+
+    if not is_constant(df, column):
+        return None
+    dtype, value = df.schema[column], first_value(df, column)
+    if dtype == pl.Date:
+        return ["date", value.isoformat()]
+    for json_dtype, kind in _JSON_TYPES.items():
+        if dtype == json_dtype and isinstance(value, kind):
+            return [str(dtype), value]
+    return None
+
+
+def _write_cache_file(observations: pl.DataFrame, path: Path) -> None:
+    """Parquet of the columns that vary; a column that is the same on every row (an upload's
+    series, measure, unit, dataset, ...) is stored once in the footer instead of a million times."""
+    import pyarrow.parquet as pq
+
+    constants = {c: v for c in observations.columns if (v := _constant_value(observations, c)) is not None}
+    table = observations.drop(list(constants)).rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
+    table = table.replace_schema_metadata({_CONSTANTS: json.dumps(constants, ensure_ascii=False).encode()})
+    # Only this code reads it, whole: no column statistics (nothing to skip), no dictionary for
+    # values and per-row text (nearly unique). The store itself is written as before.
+    pq.write_table(table, path, compression="zstd", row_group_size=1_000_000, store_schema=True,
+                   write_statistics=False,
+                   use_dictionary=[c for c in table.column_names if c not in ("source", "source_label", "value")])
+
+
+def _read_cache_file(path: Path) -> pl.DataFrame:
+    import datetime as dt
+
+    import pyarrow.parquet as pq
+
+    from ..schema import OBSERVATION_SCHEMA
+
+    meta = pq.read_schema(path).metadata or {}
+    constants = json.loads(meta.get(_CONSTANTS, b"{}"))
+    obs = pl.read_parquet(path)
+    if not constants:
+        return obs
+    add = []
+    for name, (kind, value) in constants.items():
+        if kind == "date":
+            add.append(pl.lit(dt.date.fromisoformat(value), dtype=pl.Date).alias(name))
+        else:
+            add.append(pl.lit(value, dtype=next(d for d in _JSON_TYPES if str(d) == kind)).alias(name))
+    return obs.with_columns(add).select([c for c in OBSERVATION_SCHEMA.names() if c in obs.columns or c in constants])
 
 
 def load(raw_dir: Path) -> SourceBatch:

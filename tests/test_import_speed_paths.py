@@ -1,0 +1,304 @@
+"""The fast paths of the upload import give what the straightforward paths give.
+
+Each test runs a small inline sample through the fast path and through the plain one (forced,
+or written out here as the reference) and compares frame to frame or problem to problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+
+from amnstats import imports
+from amnstats.build import build, sort_order
+from amnstats.ingest import Mapping, Source, checks, encoding, privacy, read
+from amnstats.ingest.read import read_table
+from amnstats.normalise import normalise, packed_codes, string_codes
+from amnstats.problems import InputError, Problem
+from amnstats.schema import KEY_COLUMNS
+from amnstats.sources import uploads
+
+# ---------------------------------------------------------------- reading
+
+
+def _same_table(a: read.RawTable, b: read.RawTable) -> None:
+    assert a.cells.equals(b.cells)
+    assert a.headers == b.headers
+    assert a.row_numbers.to_list() == b.row_numbers.to_list()
+    assert (a.header_rows, a.skipped, a.notes, a.encoding, a.separator) == \
+        (b.header_rows, b.skipped, b.notes, b.encoding, b.separator)
+
+
+SAMPLES = {
+    "title and blank lines": "Arbetslöshet, SYNTETISK\n\nOmråde;År;Värde\nRinkeby - Kista;2023;1 234,5\n\n"
+                             "Skärholmen;2023;..\nSpånga - Tensta;2023;<5\n\nKälla: SCB\n",
+    "crlf and trailing blanks": "Område;År;Värde\r\nRinkeby - Kista;2023;12,5\r\nSkärholmen;2023;3\r\n\r\n\r\n",
+    "lone cr": "Område;År;Värde\rRinkeby - Kista;2023;12,5\rSkärholmen;2023;3",
+    "no final newline": "Område,År,Värde\nRinkeby-Kista,2023,12.5\nSkärholmen,2023,3",
+    "tabs and spaces": "Område\tÅr\tVärde \n Rinkeby - Kista \t2023\t 7 \nSkärholmen\t2023\t8\t\n",
+    "trailing separator": "Område;År;Värde;\nRinkeby - Kista;2023;1;\nSkärholmen;2023;2;\n",
+    "one label row": "Område;Kvinnor;Män\nJanuari-december\nRinkeby - Kista;1;2\nSkärholmen;3;4\n",
+}
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+@pytest.mark.parametrize("codec", ["utf-8", "utf-8-sig", "cp1252"])
+def test_polars_split_is_the_line_split(name, codec, monkeypatch):
+    data = SAMPLES[name].encode(codec)
+    fast = read_table(data, "fil.csv")
+    monkeypatch.setattr(read, "_grid_polars", lambda buf, sep, width: None)  # the line-by-line split
+    _same_table(fast, read_table(data, "fil.csv"))
+
+
+def test_a_line_wider_than_the_first_lines_falls_back():
+    head = "Område;År;Värde\n" + "".join(f"Skärholmen;{2000 + i};{i}\n" for i in range(250))
+    data = (head + "Rinkeby - Kista;2023;1;2;3\n").encode("cp1252")
+    assert read._grid_polars(data, ";", 3) is None  # polars refuses; the line split is used
+    with pytest.raises(InputError) as exc:
+        read_table(data, "fil.csv")
+    assert exc.value.problems[0].row == 252 and "5 kolumner" in exc.value.problems[0].message
+
+
+def test_wide_lines_later_in_the_file_match_the_line_split(monkeypatch):
+    rows = [f"Rinkeby - Kista;{2000 + i};{i}" for i in range(300)] + ["Skärholmen;2023;1;;"]
+    data = ("Område;År;Värde\n" + "\n".join(rows) + "\n").encode("utf-8")
+    fast = read_table(data, "fil.csv")
+    monkeypatch.setattr(read, "_grid_polars", lambda buf, sep, width: None)
+    _same_table(fast, read_table(data, "fil.csv"))
+
+
+@pytest.mark.parametrize("text,codec", [
+    ("Område;Värde\nSödermalm;1\nÄlvsjö – Hägersten;2\n", "cp1252"),
+    ("Område;Värde\nSödermalm;1\nÅrsta;2 ½ ¤\n", "latin_1"),
+    ("Område;Värde\nSödermalm;1\nÅrsta;2 € œ\n", "iso8859_15"),
+    ("Område;Värde\nSödermalm;1\nÄlvsjö;2\n", "cp850"),
+    ("Område;Värde\nSödermalm;1\nÄlvsjö;2\n", "mac_roman"),
+    ("Omr\u0151de;V\u00e1rde\nP\u00e9cs;1\n\u0150rs\u00e9g;2\n", "cp1250"),
+])
+def test_encoding_guess_skipped_only_when_it_cannot_win(text, codec, monkeypatch):
+    data = text.encode(codec)
+    try:
+        fast = encoding.decode(data, "fil.csv")
+    except InputError as exc:
+        fast = exc.problems
+    monkeypatch.setattr(encoding, "_guess_can_win", lambda histogram, best: True)  # always ask
+    try:
+        asked = encoding.decode(data, "fil.csv")
+    except InputError as exc:
+        asked = exc.problems
+    assert fast == asked
+
+
+def test_utf8_cut_at_the_sample_end_is_still_utf8():
+    data = ("a" * ((1 << 16) - 1) + "å\n").encode("utf-8")  # 'å' straddles the 64 KiB sample
+    assert encoding.decode(data, "fil.csv")[1] == "utf-8"
+    assert encoding.decode(data.replace("å".encode(), "å".encode("cp1252")), "fil.csv")[1] == "cp1252"
+
+
+def test_byte_histogram_counts_only_bytes_outside_printable_ascii():
+    data = "ab;\tåå\n€".encode("cp1252")
+    assert encoding._histogram(data) == {0x09: 1, 0x0A: 1, 0xE5: 2, 0x80: 1}
+
+
+# ---------------------------------------------------------------- personal data
+
+
+def _screen_reference(table: read.RawTable) -> list[Problem]:
+    """The cells a plain per-column scan with both patterns flags, checked exactly."""
+    out = []
+    cells = table.cells.with_columns(__row=table.row_numbers)
+    for name in table.columns:
+        col = pl.col(name)
+        for text, row in cells.filter(col.str.contains(privacy._PREFILTER) | col.str.contains(privacy._EMAIL)) \
+                .select(name, "__row").iter_rows():
+            if hit := privacy.personnummer_in(text):
+                out.append((row, name, hit))
+            elif privacy.re.search(privacy._EMAIL, text):
+                out.append((row, name, "e-post"))
+    return out
+
+
+def test_personal_data_screen_finds_what_a_full_scan_finds():
+    frame = pl.DataFrame({
+        "Område": ["Rinkeby-Kista", "Skärholmen", "kontakt: a.b@stad.se", "19811218-9876 (SYNTETISK)", "x"],
+        "Värde": ["1 234,5", "811218-9876", "12", "1234567890", "8112189876"],
+        "Not": ["", "ring 070-123 45 67", "", "", "anna@example.org"],
+    })
+    table = read.RawTable.from_frame(frame, "fil.csv")
+    found = [(p.row, p.column, p.message) for p in privacy.find_personal_data(table)]
+    expected = _screen_reference(table)
+    assert [(r, c) for r, c, _ in expected] == [(r, c) for r, c, _ in found]
+    assert len(found) == 5  # two personnummer in Värde, one in Område, two e-mail addresses
+
+
+# ---------------------------------------------------------------- checks
+
+
+def _observations(rows: list[tuple]) -> pl.DataFrame:
+    """(series, measure, period, gender, area, group, value, row) as observations."""
+    n = len(rows)
+    return pl.DataFrame({
+        "series": [r[0] for r in rows], "measure": [r[1] for r in rows], "period": [r[2] for r in rows],
+        "gender": [r[3] for r in rows], "area": [r[4] for r in rows], "group": [r[5] for r in rows],
+        "kind": ["utfall"] * n, "target_setter": [""] * n, "value": [r[6] for r in rows],
+        "source": [f"uploads/f.csv;rad={r[7]};kolumn=Värde" for r in rows],
+    }, schema_overrides={"value": pl.Float64})
+
+
+def _duplicates_reference(obs: pl.DataFrame) -> list:
+    return obs.select(pl.struct(KEY_COLUMNS).is_duplicated()).to_series().to_list()
+
+
+def _sums_reference(obs: pl.DataFrame) -> list[tuple]:
+    from amnstats import catalogue
+
+    additive = [k for k, m in catalogue.measures().items() if m.is_additive]
+    adds = pl.DataFrame({"series": [a[0] for a in additive], "measure": [a[1] for a in additive]})
+    key = [c for c in KEY_COLUMNS if c != "gender"]
+    g = pl.col("gender")
+    wide = (obs.join(adds, on=["series", "measure"], how="semi").filter(pl.col("value").is_not_null())
+            .group_by(key).agg(k=pl.col("value").filter(g == "kvinnor").first(),
+                               m=pl.col("value").filter(g == "män").first(),
+                               t=pl.col("value").filter(g == "totalt").first(),
+                               source=pl.col("source").filter(g == "totalt").first())
+            .drop_nulls(["k", "m", "t"]).filter((pl.col("k") + pl.col("m") - pl.col("t")).abs() > 1e-9))
+    return sorted((int(s.split("rad=")[1].split(";")[0]), k, m, t) for k, m, t, s in
+                  wide.select("k", "m", "t", "source").iter_rows())
+
+
+CHECK_ROWS = [
+    ("komvux", "helarsplatser", "2023-01", "kvinnor", "Rinkeby-Kista", "", 1.0, 3),
+    ("komvux", "helarsplatser", "2023-01", "män", "Rinkeby-Kista", "", 2.0, 4),
+    ("komvux", "helarsplatser", "2023-01", "totalt", "Rinkeby-Kista", "", 4.0, 5),   # 1 + 2 != 4
+    ("komvux", "helarsplatser", "2023-02", "kvinnor", "Rinkeby-Kista", "", 1.5, 6),
+    ("komvux", "helarsplatser", "2023-02", "män", "Rinkeby-Kista", "", 2.5, 7),
+    ("komvux", "helarsplatser", "2023-02", "totalt", "Rinkeby-Kista", "", 4.0, 8),   # agrees
+    ("komvux", "helarsplatser", "2023-02", "totalt", "Skärholmen", "a", None, 9),     # suppressed
+    ("komvux", "helarsplatser", "2023-01", "män", "Rinkeby-Kista", "", 2.0, 10),     # duplicate of row 4
+    ("komvux", "helarsplatser", "2023-03", "kvinnor", "Skärholmen", "b", 1.0, 11),
+    ("komvux", "helarsplatser", "2023-03", "män", "Skärholmen", "b", 1.0, 12),
+    ("komvux", "helarsplatser", "2023-03", "totalt", "Skärholmen", "b", 3.0, 13),     # 1 + 1 != 3
+]
+
+
+@pytest.mark.parametrize("variant", ["one measure", "two measures", "no varying key"])
+def test_checks_agree_with_grouping_the_key_text(variant):
+    rows = list(CHECK_ROWS)
+    if variant == "two measures":
+        rows += [("unemployment", "arbetslosa", "2023-01", g, "Skärholmen", "", v, 20 + i)
+                 for i, (g, v) in enumerate([("kvinnor", 5.0), ("män", 5.0), ("totalt", 11.0)])]
+    if variant == "no varying key":
+        rows = [rows[1], rows[7]]
+    obs = _observations(rows)
+    assert checks._is_duplicated(obs, list(KEY_COLUMNS)).to_list() == _duplicates_reference(obs)
+    errors, warnings = checks.check_observations(obs, "f.csv")
+    assert [p.row for p in errors] == ([4] if variant != "no varying key" else [4])
+    assert "förekommer 2 gånger: rad 4 (kolumn 'Värde'), rad 10 (kolumn 'Värde')" in errors[0].message
+    got = sorted((p.row, p.message) for p in warnings)
+    ref = _sums_reference(obs)
+    assert [r for r, _ in got] == [r[0] for r in ref]
+    assert [p.row for p in warnings] == sorted(p.row for p in warnings)  # reported in file order
+
+
+def test_packed_codes_tell_rows_apart_like_the_values_do():
+    df = pl.DataFrame({"a": ["x", "y", "x", "y", "x"], "b": ["k", "k", "k", "k", "k"],
+                       "d": [dt.date(2023, 1, 1), dt.date(2023, 2, 1), dt.date(2023, 1, 1)] * 1 + [None, None]})
+    assert packed_codes(df, ["a", "b"]) is not None and len(packed_codes(df, ["a", "b"])) == 1
+    assert packed_codes(df, ["a", "d"]) is None  # nulls: the caller uses the plain path
+    words = packed_codes(df, ["a", "b"])[0].to_list()
+    assert [words[i] == words[j] for i, j in ((0, 2), (0, 1), (1, 3))] == [True, False, True]
+
+
+def test_string_codes_sort_as_the_strings():
+    s = pl.Series(["Östermalm", "Älvsjö", "Bromma", "bromma", "Älvsjö", "", "Åsö"])
+    codes, card = string_codes(s, ordered=True)
+    assert card == 6
+    assert s.gather(np.argsort(codes.to_numpy(), kind="stable")).to_list() == s.sort().to_list()
+
+
+@pytest.mark.parametrize("descending", [None, [True, False, False, True]])
+def test_sort_order_with_constant_columns_is_polars_order(descending):
+    df = pl.DataFrame({"s": ["komvux"] * 6, "area": ["b", "a", "b", "c", "a", "a"],
+                       "d": [dt.date(2023, 1, 1)] * 6, "src": ["r3", "r1", "r2", "r9", "r0", "r0"],
+                       "v": [0.0, -0.0, 0.0, 0.0, 0.0, 0.0]})
+    by = ["s", "area", "d", "src"]
+    order = sort_order(df, by, descending)
+    ref = df.with_row_index("_i").sort(by, descending=descending or False, maintain_order=True)["_i"].to_list()
+    assert order.tolist() == ref
+    assert sort_order(df, ["s", "v"]) is None  # a float column is left to polars' sort
+
+
+# ---------------------------------------------------------------- normalise
+
+
+def _candidates(measures: list[tuple[str, str]]) -> pl.DataFrame:
+    n = len(measures)
+    return pl.DataFrame({
+        "series": [m[0] for m in measures], "measure": [m[1] for m in measures],
+        "period": ["2023", "dec 2023", "2023-T1", "2023"][:n], "gender": ["Kvinnor", "män", "", "Totalt"][:n],
+        "area": ["Rinkeby - Kista", "Skärholmen", "Stockholm", "Hässelby-Vällingby"][:n],
+        "group": [""] * n, "value_text": ["1 234,5", "..", "7", "<5"][:n], "status": [""] * n,
+        "kind": ["utfall"] * n, "target_setter": [""] * n, "dataset": ["d"] * n,
+        "source": [f"f.csv#L{i}" for i in range(n)], "source_label": ["f"] * n, "note": [""] * n,
+        "raw_file": ["f.csv"] * n, "raw_row": list(range(2, 2 + n)),
+    })
+
+
+def test_normalise_one_measure_without_the_catalogue_join():
+    one = normalise(_candidates([("komvux", "helarsplatser")] * 4))
+    mixed = normalise(_candidates([("komvux", "helarsplatser")] * 3 + [("jobbtorg", "inskrivna")]))
+    assert one.head(3).equals(mixed.head(3))
+    assert one["unit"].n_unique() == 1 and mixed["unit"][3] == "antal"
+    assert one["period"].to_list() == ["2023", "2023-12", "2023-T1", "2023"]
+    assert one["gender"].to_list() == ["kvinnor", "män", "totalt", "totalt"]
+    assert one["area_type"].to_list()[:2] == ["sdo", "sdo"] and one["area_type"][2] == "city"
+    assert one["status"].to_list() == ["", "suppressed", "", "suppressed"]
+    assert one["value"].to_list() == [1234.5, None, 7.0, None]
+
+
+def test_normalise_unknown_labels_reported_per_row():
+    c = _candidates([("komvux", "helarsplatser")] * 4).with_columns(
+        area=pl.Series(["Rinkeby Kisa", "Skärholmen", "Rinkeby Kisa", "Stockholm"]),
+        period=pl.Series(["2023", "2023-13", "2023", "2023"]))
+    with pytest.raises(InputError) as exc:
+        normalise(c)
+    rows = [(p.row, p.column) for p in exc.value.problems]
+    assert rows == [(2, "area"), (4, "area"), (3, "period")]
+    assert "menade du 'Rinkeby-Kista'" in exc.value.problems[0].message
+
+
+# ---------------------------------------------------------------- the import's cache
+
+
+def test_cache_keeps_constant_columns_once(tmp_path):
+    frame = pl.DataFrame({
+        "series": ["komvux"] * 3, "period": ["2023-01", "2023-02", "2023-03"],
+        "period_start": [dt.date(2023, 1, 1)] * 3, "value": [1.0, None, 3.5], "is_preferred": [True] * 3,
+        "source": ["a", "b", "c"],
+    })
+    path = tmp_path / "c.parquet"
+    uploads._write_cache_file(frame, path)
+    assert pl.read_parquet(path).columns == ["period", "value", "source"]
+    assert uploads._read_cache_file(path).select(frame.columns).equals(frame)
+    uploads._write_cache_file(frame.clear(), path)
+    assert uploads._read_cache_file(path).select(frame.columns).equals(frame.clear())
+
+
+def test_store_from_the_cache_and_from_the_file_are_the_same_bytes(data_dir):
+    rows = "".join(f"Rinkeby - Kista;2023-{m:02d};{g};Grupp {k};{(m * 7 + k) % 50},5\n"
+                   for m in range(1, 13) for k in range(3) for g in ("Kvinnor", "Män"))
+    data = ("SYNTETISKA TESTDATA\nStadsdelsområde;Månad;Kön;Utbildningsform;Helårsplatser\n" + rows).encode("cp1252")
+    mapping = Mapping(series="komvux", measure="helarsplatser", period=Source.column("Månad"),
+                      gender=Source.column("Kön"), area=Source.column("Stadsdelsområde"),
+                      group=Source.column("Utbildningsform"), value="Helårsplatser")
+    result = imports.commit(data, "SYNTETISK.csv", mapping, uploaded_by="test")
+    committed = (result.build.path / "observations.parquet").read_bytes()
+    caches = list((data_dir / "raw" / "uploads").rglob(".observations-*.parquet"))
+    assert len(caches) == 1  # written beside the build, after the commit point
+    assert (build(force=True).path / "observations.parquet").read_bytes() == committed
+    caches[0].unlink()
+    assert (build(force=True).path / "observations.parquet").read_bytes() == committed  # prepared from the file
+    assert len(list((data_dir / "raw" / "uploads").rglob(".observations-*.parquet"))) == 1
