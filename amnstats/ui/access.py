@@ -6,15 +6,27 @@ from __future__ import annotations
 
 import getpass
 import os
+import time
 
 import streamlit as st
 
 
+SECRETS_RECHECK_SECONDS = 5.0
+_secrets_seen: list = [-1e9, {}]  # (when, what): without a secrets.toml, Streamlit looks for one on every access
+
+
 def _secrets() -> dict:
+    """st.secrets as a dict, looked up at most every few seconds: every page run asks, and
+    without a secrets.toml each lookup searched the disk again (a cost under load)."""
+    now = time.monotonic()
+    if now - _secrets_seen[0] < SECRETS_RECHECK_SECONDS:
+        return _secrets_seen[1]
     try:
-        return dict(st.secrets)
+        found = dict(st.secrets)
     except Exception:  # noqa: BLE001 - no secrets.toml is the normal local case
-        return {}
+        found = {}
+    _secrets_seen[:] = [now, found]
+    return found
 
 
 def read_only() -> bool:
