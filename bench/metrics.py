@@ -30,6 +30,7 @@ import pandas as pd  # noqa: E402
 import polars as pl  # noqa: E402
 
 from amnstats.metrics import (  # noqa: E402
+    ObsKeys,
     SelectionIndex,
     aggregate_areas,
     area_comparison,
@@ -57,6 +58,14 @@ def peak_mb() -> float:
     """Peak resident memory of this process since the last reset (VmHWM)."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def current_mb() -> float:
+    """Resident memory of this process now (VmRSS)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -226,7 +235,9 @@ def agree(a: float, b: float) -> bool:
 
 def click_benchmark(obs: pl.DataFrame, attrs, parts, n_clicks: int) -> dict:
     reset_peak()
+    rss_before = current_mb()
     build_s, _, index = timed(lambda: SelectionIndex(obs, attrs=attrs, share_parts=parts))
+    build_peak = peak_mb()
     pairs = list(index.ranges)
     rng = np.random.default_rng(1)
     chosen = [pairs[i] for i in rng.choice(len(pairs), size=min(n_clicks, len(pairs)), replace=False)]
@@ -234,17 +245,23 @@ def click_benchmark(obs: pl.DataFrame, attrs, parts, n_clicks: int) -> dict:
     heavy = ("syntetisk_02", "syn_andel_till_arbete_01")
     if heavy in index.ranges and heavy not in chosen:
         chosen[0] = heavy
-    def click(series: str, measure: str):
-        index._cache.clear()  # time the work, not the cache
-        return index.metrics(series, measure)
 
-    warm = []
+    def served(series: str, measure: str, base_year=None):
+        index._cache.clear()  # time the work, not the cache
+        return index.metrics(series, measure, base_year)
+
+    warm, scratch = [], []
     for series, measure in chosen:
-        best, _, _ = timed(lambda: click(series, measure), repeat=3)
-        warm.append((best, index.select(series, measure).height, series, measure))
+        rows = index.select(series, measure).height
+        best, _, _ = timed(lambda: served(series, measure), repeat=3)
+        warm.append((best, rows, series, measure))
+        best, _, _ = timed(lambda: index.compute(series, measure), repeat=3)
+        scratch.append((best, rows, series, measure))
+    other_year, _, _ = timed(lambda: served(*heavy, base_year=BASE_YEAR + 2), repeat=3)
     hit, _, _ = timed(lambda: index.metrics(*chosen[0]), repeat=5)
-    return {"build_s": build_s, "warm": warm, "hit_s": hit, "peak_mb": peak_mb(), "index": index,
-            "rows_per_click": statistics.median(w[1] for w in warm)}
+    return {"build_s": build_s, "warm": warm, "scratch": scratch, "other_year_s": other_year, "hit_s": hit,
+            "build_peak_mb": build_peak, "index_mb": current_mb() - rss_before, "peak_mb": peak_mb(),
+            "index": index, "rows_per_click": statistics.median(w[1] for w in warm)}
 
 
 def cold_click(path: Path, attrs, parts) -> tuple[float, int]:
@@ -282,14 +299,21 @@ def main() -> None:
         obs.write_parquet(path, row_group_size=65_536, statistics=True)
         click = click_benchmark(obs, attrs, parts, args.clicks)
         cold_s, cold_rows = cold_click(path, attrs, parts)
-    warm = sorted(w[0] for w in click["warm"])
-    heaviest = max(click["warm"], key=lambda w: w[1])
+    def line(times, label):
+        ordered = sorted(t[0] for t in times)
+        heaviest = max(times, key=lambda t: t[1])
+        print(f"   {label}, {len(ordered)} selections of ~{click['rows_per_click']:,.0f} rows: median "
+              f"{statistics.median(ordered) * 1000:.1f} ms, max {ordered[-1] * 1000:.1f} ms (heaviest: "
+              f"{heaviest[1]:,} rows, {heaviest[0] * 1000:.1f} ms)")
     print("\n1. The work after a click (one series and measure: all its areas, genders, groups, periods;"
           " YoY, gender, district rank, district groups, targets, index, rolling 12 months)")
-    print(f"   SelectionIndex over the whole table, built once at start: {click['build_s'] * 1000:,.0f} ms")
-    print(f"   click, slice + all metrics (no cache), {len(warm)} selections of ~{click['rows_per_click']:,.0f} rows:"
-          f" median {statistics.median(warm) * 1000:.1f} ms, max {warm[-1] * 1000:.1f} ms"
-          f" (heaviest: {heaviest[1]:,} rows, {heaviest[0] * 1000:.1f} ms)")
+    print(f"   SelectionIndex over the whole table, built once at start (keys numbered and every metric"
+          f" computed once): {click['build_s']:,.1f} s; it holds {click['index_mb']:,.0f} MB more than the"
+          f" table; peak RSS while building {click['build_peak_mb']:,.0f} MB")
+    line(click["warm"], "click as served (slices of the precomputed results, no cache)")
+    line(click["scratch"], "the same clicks computed from scratch on the selection (page_metrics)")
+    print(f"   click with another base year than the first (index computed on the selection):"
+          f" {click['other_year_s'] * 1000:.1f} ms")
     print(f"   the same click again (cache hit): {click['hit_s'] * 1000:.3f} ms")
     print(f"   cold: parquet scan with predicate pushdown + all metrics ({cold_rows:,} rows): {cold_s * 1000:.0f} ms")
     print(f"   peak RSS during the click phase: {click['peak_mb']:,.0f} MB")
@@ -304,11 +328,20 @@ def main() -> None:
           f" pandas (one run, on the {len(PANDAS_COLUMNS)} columns it needs, keys as category)")
     ours = {}
     reset_peak()
+    keys_s, _, keys = timed(lambda: warm_keys(ObsKeys(obs, attrs)), repeat=args.repeat)
+    print(f"   amnstats keys of the table (ObsKeys: key ids, periods, values, status; once per table,"
+          f" shareable with keys=): {keys_s:.2f} s")
+    print(f"   {'':<29}{'from scratch':>13}{'shared keys':>13}")
     for name, (metric, summary) in amnstats_metrics(obs, attrs, parts, population).items():
         best, _, result = timed(metric, repeat=args.repeat)
         ours[name] = (best, float(summary(result)))
         del result
-        print(f"   amnstats {name:<20}{best:>7.2f} s", flush=True)
+        shared_metric = amnstats_metrics(obs, attrs, parts, population, keys=keys)[name][0]
+        shared, _, result = timed(shared_metric, repeat=args.repeat)
+        assert agree(float(summary(result)), ours[name][1])
+        del result
+        print(f"   amnstats {name:<20}{best:>11.2f} s{shared:>11.2f} s", flush=True)
+    del keys
     ours_peak = peak_mb()
     n_rows = obs.height
     pdf, pattrs, ppop = to_pandas(obs, attrs, population)
@@ -339,18 +372,31 @@ PANDAS_COLUMNS = ["series", "measure", "period", "period_start", "period_end", "
 START = time.perf_counter()
 
 
-def amnstats_metrics(obs, attrs, parts, population) -> dict:
-    """name -> (run the metric, a number summarising its result for the cross-check)."""
+def amnstats_metrics(obs, attrs, parts, population, keys=None) -> dict:
+    """name -> (run the metric, a number summarising its result for the cross-check).
+    keys=None: every call numbers the table's keys itself (from scratch)."""
+    def fresh():  # a copy of the shared keys without the results metrics cache in them
+        return None if keys is None else keys.shared()
     return {
-        "year_on_year": (lambda: year_on_year(obs), lambda r: r["change_abs"].sum()),
-        "gender_split": (lambda: gender_split(obs, attrs), lambda r: (r["gender_check"] == "mismatch").sum()),
-        "area_comparison": (lambda: area_comparison(obs, attrs), lambda r: r["rank"].sum()),
-        "aggregate_areas": (lambda: aggregate_areas(obs, attrs=attrs, share_parts=parts), lambda r: r["value"].sum()),
-        "target_status": (lambda: target_status(obs, attrs), lambda r: (r["target_status"] == "partly_met").sum()),
-        "index_to_base": (lambda: index_to_base(obs, BASE_YEAR), lambda r: r["index"].sum()),
-        "rolling_12_months": (lambda: rolling_12_months(obs), lambda r: r["rolling_12m"].sum()),
-        "per_capita": (lambda: per_capita(obs, population, attrs=attrs), lambda r: r["per_capita"].sum()),
+        "year_on_year": (lambda: year_on_year(obs, keys=fresh()), lambda r: r["change_abs"].sum()),
+        "gender_split": (lambda: gender_split(obs, attrs, keys=fresh()),
+                         lambda r: (r["gender_check"] == "mismatch").sum()),
+        "area_comparison": (lambda: area_comparison(obs, attrs, keys=fresh()), lambda r: r["rank"].sum()),
+        "aggregate_areas": (lambda: aggregate_areas(obs, attrs=attrs, share_parts=parts, keys=fresh()),
+                            lambda r: r["value"].sum()),
+        "target_status": (lambda: target_status(obs, attrs, keys=fresh()),
+                          lambda r: (r["target_status"] == "partly_met").sum()),
+        "index_to_base": (lambda: index_to_base(obs, BASE_YEAR, keys=fresh()), lambda r: r["index"].sum()),
+        "rolling_12_months": (lambda: rolling_12_months(obs, keys=fresh()), lambda r: r["rolling_12m"].sum()),
+        "per_capita": (lambda: per_capita(obs, population, attrs=attrs, keys=fresh()),
+                       lambda r: r["per_capita"].sum()),
     }
+
+
+def warm_keys(keys: ObsKeys) -> ObsKeys:
+    """Everything ObsKeys computes per row, computed now (what SelectionIndex does once)."""
+    keys.pid, keys.values, keys.status, keys.key_frame, keys.additive_key, keys.direction_key  # noqa: B018
+    return keys
 
 
 def to_pandas(obs, attrs, population):

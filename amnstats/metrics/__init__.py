@@ -4,7 +4,7 @@ Every function takes observations (see amnstats.schema) and returns a new frame.
 the preferred rows only (`is_preferred`), propagate suppressed and missing values (a sum
 or average that would need one is null and says why) and read each measure's unit,
 additivity and direction from the catalogue (or from an `attrs` frame). Callers filter
-first, one series and measure per page: `SelectionIndex` slices and caches that.
+first, one series and measure per page: `SelectionIndex` precomputes, slices and caches that.
 
 - year_on_year            change against the same period one year earlier
 - latest                  the latest row per key
@@ -18,8 +18,10 @@ first, one series and measure per page: `SelectionIndex` slices and caches that.
 - index_to_base           index, base year = 100
 - rolling_12_months       rolling 12-month average of monthly series
 - page_metrics            all of the above for one selection (two metrics at a time)
-- SelectionIndex          the table sorted by series and measure with its keys numbered
-                          once: a click slices its rows and ids; results cached by inputs
+- SelectionIndex          the table sorted by series and measure, its keys numbered and every
+                          page metric computed over the whole table once: a click is a few
+                          zero-copy slices; a non-default base year is computed on the
+                          selection and cached by inputs
 - scan_selection          one selection read from parquet with predicate pushdown
 - ObsKeys                 integer ids of a frame's keys and periods, shared by the metrics
 """

@@ -44,7 +44,20 @@ def labelled(labels: tuple[str, ...], codes: np.ndarray, name: str, as_string: b
     """Labels by code (0 = null). Reasons and checks come as an Enum of their labels
     (cheaper to build than strings, compares with strings alike); `as_string` for the
     observation table's own String columns."""
-    return _label_series(tuple(labels), as_string).gather(np.asarray(codes, np.int64)).rename(name)
+    codes = np.asarray(codes)
+    if codes.dtype.kind not in "iu":
+        codes = codes.astype(np.int64)
+    return _label_series(tuple(labels), as_string).gather(codes).rename(name)  # any integer type: no copy
+
+
+def filter_rows(frame: pl.DataFrame, mask: np.ndarray, cols=None) -> pl.DataFrame:
+    """frame.filter(mask) column by column: each column comes out in one chunk, and this is
+    several times cheaper than a DataFrame filter (or a gather) on string columns."""
+    names = frame.columns if cols is None else list(cols)
+    if mask.all():
+        return frame.select(names)
+    keep = pl.Series(mask)
+    return pl.DataFrame([frame.get_column(c).filter(keep) for c in names])
 
 
 @lru_cache(maxsize=256)
@@ -139,6 +152,14 @@ class ObsKeys:
         self.__dict__["periods"], self.__dict__["pid"] = periods, pid
         self._coarse, self.cache = {}, {}
         return self
+
+    def shared(self) -> ObsKeys:
+        """The same ids, periods and per-row arrays, without the per-metric results cached
+        in `cache` (boards, cells): what a metric gets when it is handed the table's keys."""
+        copy = ObsKeys.__new__(ObsKeys)
+        copy.__dict__.update(self.__dict__)
+        copy._coarse, copy.cache = {}, {}
+        return copy
 
     def in_order_of_appearance(self) -> ObsKeys:
         """The same keys numbered by first row, so the keys of a contiguous block of rows

@@ -30,6 +30,7 @@ from ._keys import (
     SUPPRESSED,
     ObsKeys,
     dense,
+    filter_rows,
     labelled,
     preferred,
     prepare,
@@ -102,20 +103,23 @@ def _districts_in(k: ObsKeys) -> set[str]:
 def _make_board(k: ObsKeys, areas: list[str]) -> _Board:
     cell, size = k.cells(without=("area",))
     column = k.column_codes("area", tuple(areas))
-    rows = np.flatnonzero(column >= 0)
+    every = k.n == 0 or column.min() >= 0  # every row in a board area (the usual case): no gathers by rows
+    rows = np.arange(k.n) if every else np.flatnonzero(column >= 0)
     width = max(len(areas), 1)
     if size * width > max(8 * k.n, 1_000_000):  # sparse cells: renumber the ones the areas use
-        used, _, size = dense(cell[rows])
+        used, _, size = dense(cell if every else cell[rows])
         cell = np.full(k.n, -1, np.int64)
         cell[rows] = used
-    flat = cell[rows] * width + column[rows]
+    cell_r, column_r = (cell, column) if every else (cell[rows], column[rows])
+    flat = cell_r * width
+    flat += column_r
     count = np.bincount(flat, minlength=size * width).reshape(size, width)
     value = np.full(size * width, np.nan)
-    value[flat] = k.values[rows]
+    value[flat] = k.values if every else k.values[rows]
     status = np.full(size * width, MISSING, np.int8)
-    status[flat] = k.status[rows]
+    status[flat] = k.status if every else k.status[rows]
     representative = np.full(size, -1, np.int64)
-    representative[cell[rows]] = rows
+    representative[cell_r] = rows
     return _Board(cell, value.reshape(size, width), status.reshape(size, width), count, representative)
 
 
@@ -134,23 +138,28 @@ def area_comparison(obs: pl.DataFrame, attrs: pl.DataFrame | None = None, city: 
     district_names = _districts_in(k)
     board = _board(k, columns)
     value = k.values
-    has_cell = board.cell >= 0
-    value_city = np.where(has_cell, board.value[np.maximum(board.cell, 0), 0], np.nan)
-    value_city = np.where(board.count[np.maximum(board.cell, 0), 0] == 1, value_city, np.nan)
+    size = len(board.representative)
+    at = np.where(board.cell >= 0, board.cell, size)  # each row's cell; `size`: none (a slot of nulls)
+    has_cell = at < size
+    # Per cell first (few), then one lookup per row.
+    city_of = np.append(np.where(board.count[:, 0] == 1, board.value[:, 0], np.nan), np.nan)
+    value_city = city_of[at]
 
     # Rank within each cell's row of the board (few districts), then look each row up.
     ranked = [i for i, a in enumerate(columns) if a in district_names]
     rank_board, n_ranked = _ranks(board, ranked, k.direction_key[k.ids[np.maximum(board.representative, 0)]] < 0)
     column = k.column_codes("area", tuple(columns[i] for i in ranked))
-    rows = np.flatnonzero((column >= 0) & ~np.isnan(value) & has_cell)
-    rank = np.full(k.n, np.nan)
-    rank[rows] = rank_board[board.cell[rows], column[rows]]
+    width = max(len(ranked), 1)
+    rank_of = np.zeros((size + 1) * width, np.float64)
+    rank_of[:size * width] = rank_board.reshape(-1) if len(ranked) else 0
+    rank = rank_of[at * width + np.maximum(column, 0)]
+    rank[(column < 0) | np.isnan(value) | ~has_cell] = np.nan
     return obs.with_columns(
         to_series("value_city", value_city),
         to_series("diff_city", value - value_city),
         k.change_unit(name="diff_city_unit"),
         to_series("rank", rank).cast(pl.Int64),
-        pl.Series("n_ranked", np.where(has_cell, n_ranked[np.maximum(board.cell, 0)], 0)).cast(pl.Int64),
+        pl.Series("n_ranked", np.append(n_ranked, 0)[at]).cast(pl.Int64),
     )
 
 
@@ -160,15 +169,17 @@ def _ranks(board: _Board, ranked: list[int], lower_better: np.ndarray) -> tuple[
     values = board.value[:, ranked]
     scores = np.where(lower_better[:, None], values, -values)  # smaller score = better
     scores[np.isnan(values)] = np.inf
-    order = np.argsort(scores, axis=1, kind="stable")
-    ordered = np.take_along_axis(scores, order, axis=1)
-    position = np.broadcast_to(np.arange(len(ranked)), ordered.shape)
-    new_value = np.ones(ordered.shape, bool)
-    new_value[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    first_of_tie = np.maximum.accumulate(np.where(new_value, position, 0), axis=1)
-    ranks = np.empty(ordered.shape, np.float64)
-    np.put_along_axis(ranks, order, first_of_tie + 1.0, axis=1)
-    return ranks, np.isfinite(scores).sum(axis=1)
+    # Rank = 1 + the districts with a strictly better score: ties share the better rank.
+    # Districts are few (13): a comparison per pair of columns beats a sort per row.
+    by_district = np.ascontiguousarray(scores.T)  # (districts, cells): each comparison streams
+    ranks = np.ones(by_district.shape, np.int16)
+    better = np.empty(len(scores), bool)
+    for j, column in enumerate(by_district):
+        for i, other in enumerate(by_district):
+            if i != j:
+                np.less(other, column, out=better)
+                ranks[j] += better
+    return np.ascontiguousarray(ranks.T), np.isfinite(by_district).sum(axis=0)
 
 
 def per_capita(obs: pl.DataFrame, population: pl.DataFrame, per: int = 10_000,
@@ -234,24 +245,34 @@ def aggregate_areas(obs: pl.DataFrame, groups: dict[str, tuple[str, ...]] | None
     harmonised first (see `harmonise_areas`). Default groups: the catalogue's.
     The parts of a share are looked up in `obs` and in `part_keys` (other selections)."""
     obs, k = prepare(obs, keys, attrs)
-    former = {a for members in merged_districts().values() for a in members}
-    if former & set(k.key_frame["area"].to_list()):  # checked per key, not per row
-        harmonised = harmonise_areas(obs, attrs, share_parts)
-        if harmonised is not obs:
-            obs, k = prepare(harmonised, None, attrs)
+    k = _harmonised(k, attrs, share_parts)
+    # The parts of a share are harmonised alike (with each other: a part's harmonised share
+    # row needs nothing from the other), so the result is the same as on one table.
+    part_keys = tuple(_harmonised(p, attrs, share_parts) for p in part_keys)
     return _sum_areas(k, groups if groups is not None else area_groups(), share_parts, part_keys=part_keys)
+
+
+def _harmonised(k: ObsKeys, attrs: pl.DataFrame | None, share_parts) -> ObsKeys:
+    """k, or the keys of its frame with Hägersten-Älvsjö rows added before 2020-07-01."""
+    former = {a for members in merged_districts().values() for a in members}
+    if k.n_keys and former & set(k.key_frame["area"].to_list()):  # checked per key, not per row
+        harmonised = harmonise_areas(k.frame, attrs if attrs is not None else k.attrs, share_parts)
+        if harmonised is not k.frame:
+            return prepare(harmonised, None, attrs if attrs is not None else k.attrs)[1]
+    return k
 
 
 @dataclass
 class _Cells:
-    """The cells of one frame that have a row in some board area, as (cells, areas) arrays."""
+    """The cells of one frame that have a row in some board area, as (areas, cells) arrays:
+    one contiguous row per area, so a group's sum adds a few rows (no matrix product)."""
 
     rep: np.ndarray  # a row of each cell
     value: np.ndarray  # the value where exactly one row has one, else 0
-    has: np.ndarray  # 1.0 where exactly one row has a value
-    seen: np.ndarray  # 1.0 where there is a row
-    suppressed: np.ndarray  # 1.0 where a row is suppressed
-    approximate: np.ndarray  # 1.0 where a row is approximate
+    has: np.ndarray  # exactly one row has a value
+    seen: np.ndarray  # there is a row
+    suppressed: np.ndarray  # a row is suppressed
+    approximate: np.ndarray  # a row is approximate
 
 
 def _cells(k: ObsKeys, areas: list[str]) -> _Cells:
@@ -260,21 +281,19 @@ def _cells(k: ObsKeys, areas: list[str]) -> _Cells:
         board = _board(k, areas)
         cells = np.flatnonzero(board.representative >= 0)
         cells = cells[np.argsort(board.representative[cells], kind="stable")]  # output in row order
-        count = board.count[cells]
-        value = board.value[cells]
-        status = board.status[cells]
-        has = (count == 1) & ~np.isnan(value)
+        count = board.count[cells].T
+        value = board.value[cells].T
+        status = board.status[cells].T
         seen = count > 0
-        as_float = np.float64  # 0/1 as floats: the group sums are matrix products
-        k.cache[key] = _Cells(board.representative[cells], np.where(has, value, 0.0), has.astype(as_float),
-                              seen.astype(as_float), (seen & (status == SUPPRESSED)).astype(as_float),
-                              (seen & (status == APPROXIMATE)).astype(as_float))
+        has = (count == 1) & ~np.isnan(value)
+        k.cache[key] = _Cells(board.representative[cells], np.where(has, value, 0.0), has, seen,
+                              seen & (status == SUPPRESSED), seen & (status == APPROXIMATE))
     return k.cache[key]
 
 
 @dataclass
 class _GroupSums:
-    """Per cell (rows) and group (columns)."""
+    """Per group (rows) and cell (columns)."""
 
     total: np.ndarray  # NaN unless every member has exactly one value
     partial: np.ndarray  # sum of the members with a value; NaN when none has
@@ -283,17 +302,27 @@ class _GroupSums:
     seen: np.ndarray  # some member has a row
 
 
-def _group_sums(c: _Cells, membership: np.ndarray) -> _GroupSums:
-    """All groups at once: membership is an (areas x groups) 0/1 matrix, so each sum over a
-    group's members is one matrix product."""
-    present = np.rint(c.has @ membership).astype(np.int64)
-    partial = c.value @ membership
-    complete = present == membership.sum(axis=0)
-    suppressed = (c.suppressed @ membership) > 0
-    approximate = (c.approximate @ membership) > 0
-    state = np.where(suppressed, SUPPRESSED, np.where(~complete, MISSING, np.where(approximate, APPROXIMATE, OK)))
-    return _GroupSums(np.where(complete, partial, np.nan), np.where(present > 0, partial, np.nan),
-                      state.astype(np.int8), present, (c.seen @ membership) > 0)
+def _group_sums(c: _Cells, members: list[list[int]]) -> _GroupSums:
+    """Every group's sums: members are the area rows of each group."""
+    n_cells = len(c.rep)
+    shape = (len(members), n_cells)
+    partial, present = np.zeros(shape), np.zeros(shape, np.int64)
+    suppressed, approximate, seen = np.zeros(shape, bool), np.zeros(shape, bool), np.zeros(shape, bool)
+    for g, rows in enumerate(members):
+        for m in rows:
+            partial[g] += c.value[m]
+            present[g] += c.has[m]
+            suppressed[g] |= c.suppressed[m]
+            approximate[g] |= c.approximate[m]
+            seen[g] |= c.seen[m]
+    complete = present == np.array([len(m) for m in members])[:, None]
+    state = np.full(shape, OK, np.int8)
+    state[approximate] = APPROXIMATE
+    state[~complete] = MISSING
+    state[suppressed] = SUPPRESSED
+    total = np.where(complete, partial, np.nan)
+    partial[present == 0] = np.nan
+    return _GroupSums(total, partial, state, present, seen)
 
 
 def _sum_areas(k: ObsKeys, groups: dict[str, tuple[str, ...]],
@@ -308,12 +337,8 @@ def _sum_areas(k: ObsKeys, groups: dict[str, tuple[str, ...]],
     main = cells[0]
     if not len(main.rep):
         return _empty_groups()
-    sums = []
-    for c, cols in zip(cells, columns):
-        membership = np.zeros((len(cols), len(groups)))
-        for g, members in enumerate(groups.values()):
-            membership[[cols.index(m) for m in members], g] = 1.0
-        sums.append(_group_sums(c, membership))
+    sums = [_group_sums(c, [[cols.index(m) for m in members] for members in groups.values()])
+            for c, cols in zip(cells, columns)]
     result = sums[0]
     additive = k.additive_key[k.ids[main.rep]]
     parts = _share_parts(sources, [c.rep for c in cells], share_parts if share_parts is not None else SHARE_PARTS)
@@ -323,42 +348,52 @@ def _sum_areas(k: ObsKeys, groups: dict[str, tuple[str, ...]],
         den_v, den_s, den_n = _part_values(sums, *parts[1][:, is_share])
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(den_v > 0, num_v / den_v * 100, np.nan)
-        result.total[is_share] = share
-        result.partial[is_share] = share
-        result.state[is_share] = _worst(num_s, den_s)
-        result.present[is_share] = np.minimum(num_n, den_n)
-    keep = result.seen & (additive | is_share)[:, None]
+        result.total[:, is_share] = share
+        result.partial[:, is_share] = share
+        result.state[:, is_share] = _worst(num_s, den_s)
+        result.present[:, is_share] = np.minimum(num_n, den_n)
+    keep = result.seen & (additive | is_share)[None, :]  # (groups, cells)
     if not keep.any():
         return _empty_groups()
 
-    # Rows group by group, each in row order: positions into a compact frame of the cells.
-    cell_at, group_at = (a.ravel() for a in np.nonzero(keep.T)[::-1])
+    # Rows group by group, each in row order. The cells' rows are in row order (main.rep is
+    # increasing), so their columns are a filter of the frame, not a gather; a group that
+    # has every cell reuses that frame as it is (no copy), others filter it.
+    per_group = keep.sum(axis=1)
+    group_at = np.repeat(np.arange(len(groups)), per_group)
     n_members = np.array([len(m) for m in groups.values()])
-    cells_frame = k.frame.select(*CELL, "period_start", "period_end", "period_type", "unit").gather(main.rep)
-    return cells_frame.gather(cell_at).with_columns(
+    rep_mask = np.zeros(k.n, bool)
+    rep_mask[main.rep] = True
+    cells_frame = filter_rows(k.frame, rep_mask, (*CELL, "period_start", "period_end", "period_type", "unit"))
+    pieces = [cells_frame if n == len(main.rep) else filter_rows(cells_frame, keep[g])
+              for g, n in enumerate(per_group) if n]
+    total = result.total[keep]
+    return pl.concat(pieces, rechunk=False).with_columns(
         labelled(tuple(groups), group_at + 1, "area", as_string=True),
         area_type=pl.lit(area_type),
-        value=to_series("value", result.total[cell_at, group_at]),
-        status=labelled(STATUS_NAMES, result.state[cell_at, group_at].astype(np.int64) + 1, "status", as_string=True),
+        value=to_series("value", total),
+        status=labelled(STATUS_NAMES, result.state[keep] + np.int8(1), "status", as_string=True),
         dataset=pl.lit(""), source=pl.lit("amnstats.metrics.aggregate_areas"),
         source_label=pl.lit("Beräknat från stadsdelsområdenas värden"),
         note=pl.lit(""), is_preferred=pl.lit(True), has_conflict=pl.lit(False),
-        value_partial=to_series("value_partial", result.partial[cell_at, group_at]),
+        value_partial=to_series("value_partial", result.partial[keep]),
         n_members=pl.Series(n_members[group_at], dtype=pl.Int64),
-        n_present=pl.Series(result.present[cell_at, group_at], dtype=pl.Int64),
-        is_complete=pl.Series(~np.isnan(result.total[cell_at, group_at])),
+        n_present=pl.Series(result.present[keep], dtype=pl.Int64),
+        is_complete=pl.Series(~np.isnan(total)),
     ).select(*OBSERVATION_SCHEMA.names(), *GROUP_EXTRAS)
 
 
 def _part_values(sums: list[_GroupSums], source: np.ndarray, at: np.ndarray):
-    """(cells x groups) total, status and members present of the part cells (source -1: absent)."""
-    n_groups = sums[0].total.shape[1]
-    value = np.full((len(at), n_groups), np.nan)
-    state = np.full((len(at), n_groups), MISSING, np.int8)
-    present = np.zeros((len(at), n_groups), np.int64)
+    """(groups x cells) total, status and members present of the part cells (source -1: absent)."""
+    n_groups = sums[0].total.shape[0]
+    value = np.full((n_groups, len(at)), np.nan)
+    state = np.full((n_groups, len(at)), MISSING, np.int8)
+    present = np.zeros((n_groups, len(at)), np.int64)
     for s, part in enumerate(sums):
         here = source == s
-        value[here], state[here], present[here] = part.total[at[here]], part.state[at[here]], part.present[at[here]]
+        value[:, here] = part.total[:, at[here]]
+        state[:, here] = part.state[:, at[here]]
+        present[:, here] = part.present[:, at[here]]
     return value, state, present
 
 
@@ -383,31 +418,53 @@ def _share_parts(sources: list[ObsKeys], reps: list[np.ndarray],
     none = np.full((2, n), -2, np.int64)
     if n == 0 or not (set(share_parts) & sources[0].measures):
         return none, none.copy()
-    parts = pl.DataFrame([(s, m, a, b) for (s, m), (a, b) in share_parts.items()],
-                         schema=["series", "measure", "_num", "_den"], orient="row")
-    main = (sources[0].frame.select("series", "measure").gather(reps[0]).with_row_index("_i")
-            .join(parts, on=["series", "measure"], how="left").sort("_i"))
-    declared = main["_num"].is_not_null().to_numpy()
+    # Everything per series key (few), then per cell by its key and period: no string work per cell.
+    main_k = sources[0]
+    pairs = main_k._measure_per_key
+    num_of = pl.Series([share_parts.get(p, (None, None))[0] for p in pairs], dtype=pl.String)
+    den_of = pl.Series([share_parts.get(p, (None, None))[1] for p in pairs], dtype=pl.String)
+    key_of = main_k.ids[reps[0]]
+    declared = num_of.is_not_null().to_numpy()[key_of]
     if not declared.any():
         return none, none.copy()
-    # A cell is found by a hash of (its cell without the measure, the measure).
-    place_cols = [c for c in CELL if c != "measure"]
-    known, places = [], []
+    # A cell is found by a hash of (its place: the cell without the measure, the measure).
+    known_h, known_src, known_at, main_place = [], [], [], None
     for s, (k, rep) in enumerate(zip(sources, reps)):
-        f = k.frame.select(*place_cols, "measure").gather(rep)
-        places.append(row_hash(f, place_cols))
-        known.append(pl.DataFrame({"h": _mix(places[-1], f["measure"].hash().to_numpy()),
-                                   "src": np.full(len(rep), s), "at": np.arange(len(rep))}))
-    lookup = pl.concat(known).unique("h", keep="none")
-    place = places[0]
+        place = _place_hash(k, rep)
+        known_h.append(_mix(place, k.key_frame["measure"].hash().to_numpy()[k.ids[rep]]))
+        known_src.append(np.full(len(rep), s, np.int64))
+        known_at.append(np.arange(len(rep), dtype=np.int64))
+        if s == 0:
+            main_place = place
+    h, src, at = (np.concatenate(x) for x in (known_h, known_src, known_at))
+    order = np.argsort(h, kind="stable")
+    h, src, at = h[order], src[order], at[order]
+    unique = np.ones(len(h), bool)  # a hash found twice answers nothing (as a join on unique keys)
+    if len(h) > 1:
+        repeated = h[1:] == h[:-1]
+        unique[1:] &= ~repeated
+        unique[:-1] &= ~repeated
+    h, src, at = h[unique], src[unique], at[unique]
     out = []
-    for col in ("_num", "_den"):
-        wanted = pl.DataFrame({"h": _mix(place, main[col].fill_null("").hash().to_numpy())}).with_row_index("_q")
-        found = wanted.join(lookup, on="h", how="left").sort("_q")
-        src = found["src"].fill_null(-1).to_numpy()
-        at = found["at"].fill_null(0).to_numpy()
-        out.append(np.stack([np.where(declared, src, -2), at]))
+    for names in (num_of, den_of):
+        wanted = _mix(main_place, names.fill_null("").hash().to_numpy()[key_of])
+        pos = np.minimum(np.searchsorted(h, wanted), max(len(h) - 1, 0))
+        hit = (h[pos] == wanted) if len(h) else np.zeros(len(wanted), bool)
+        found_src = np.where(hit, src[pos] if len(h) else -1, -1)
+        found_at = np.where(hit, at[pos] if len(h) else 0, 0)
+        out.append(np.stack([np.where(declared, found_src, -2), found_at]))
     return out[0], out[1]
+
+
+_PLACE = ("series", "gender", "group", "kind", "target_setter")
+
+
+def _place_hash(k: ObsKeys, rep: np.ndarray) -> np.ndarray:
+    """Per cell (a row of it in rep): a hash of (series, period, gender, group, kind,
+    target_setter), from a hash per key and one per period label."""
+    per_key = row_hash(k.key_frame, _PLACE) if k.n_keys else np.zeros(0, np.uint64)
+    per_period = pl.Series(k.periods, dtype=pl.String).hash().to_numpy()
+    return _mix(per_key[k.ids[rep]], per_period[k.pid[rep]])
 
 
 def _mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ._keys import MISSING, STATUS_NAMES, ObsKeys, labelled, prepare, to_series
+from ._keys import MISSING, STATUS_NAMES, ObsKeys, filter_rows, labelled, prepare, to_series
 
 GENDERS = ("kvinnor", "män", "totalt")
 CHECKS = ("ok", "mismatch", "incomplete")
@@ -29,17 +29,23 @@ def gender_split(obs: pl.DataFrame, attrs: pl.DataFrame | None = None, keys: Obs
     cell, size = k.cells(without=("gender",))
     gender = k.column_codes("gender", GENDERS)
     value, status = k.values, k.status
-    cell_values = np.full((3, size), np.nan)
-    cell_status = np.full((3, size), MISSING, np.int8)
-    representative = np.full(size, -1, np.int64)
-    for g in (0, 1, 2):  # totalt last: it is the row that represents the cell
-        rows = np.flatnonzero(gender == g)
-        cell_values[g, cell[rows]] = value[rows]
-        cell_status[g, cell[rows]] = status[rows]
-        representative[cell[rows]] = rows
-    other = np.flatnonzero(gender < 0)  # a gender outside the three: the cell still gets a row
-    free = other[representative[cell[other]] < 0]
-    representative[cell[free]] = free
+    # One scatter into a (gender, cell) board; rows of other genders are left out.
+    every = len(gender) == 0 or gender.min() >= 0
+    rows = np.arange(k.n) if every else np.flatnonzero(gender >= 0)
+    flat = gender * size + cell if every else gender[rows] * size + cell[rows]
+    cell_values = np.full(3 * size, np.nan)
+    cell_values[flat] = value if every else value[rows]
+    cell_status = np.full(3 * size, MISSING, np.int8)
+    cell_status[flat] = status if every else status[rows]
+    row_of = np.full(3 * size, -1, np.int64)
+    row_of[flat] = rows
+    cell_values, cell_status, row_of = (a.reshape(3, size) for a in (cell_values, cell_status, row_of))
+    # The totalt row represents the cell, else män, else kvinnor.
+    representative = np.where(row_of[2] >= 0, row_of[2], np.where(row_of[1] >= 0, row_of[1], row_of[0]))
+    if not every:
+        other = np.flatnonzero(gender < 0)  # a gender outside the three: the cell still gets a row
+        free = other[representative[cell[other]] < 0]
+        representative[cell[free]] = free
     chosen = np.zeros(k.n, bool)
     chosen[representative[representative >= 0]] = True
     cid = cell[chosen]
@@ -55,7 +61,7 @@ def gender_split(obs: pl.DataFrame, attrs: pl.DataFrame | None = None, keys: Obs
     check = np.where(~additive, 0, np.where(np.isnan(diff), 3, np.where(close, 1, 2)))
     base_name = np.where(~(additive & ~np.isnan(base)), 0, np.where(has_total, 1, 2))
 
-    out = obs.select([c for c in _OUT if c in obs.columns]).filter(pl.Series(chosen))
+    out = filter_rows(obs, chosen, [c for c in _OUT if c in obs.columns])
     return out.with_columns(
         to_series("value_kvinnor", women), to_series("value_män", men), to_series("value_totalt", total),
         *(labelled(STATUS_NAMES, cell_status[g, cid].astype(np.int64) + 1, f"status_{name}")

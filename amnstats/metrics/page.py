@@ -1,8 +1,9 @@
 """One page's work after a click: its selection, filtered first, and all its metrics, cached.
 
-`SelectionIndex` keeps the observations sorted by series and measure with the row range of
-each pair, so a click slices its rows (no copy, no pass over the whole table) and a second
-click on the same selection is a cache hit. `scan_selection` reads one selection from a
+`SelectionIndex` keeps the observations sorted by series and measure and computes every
+metric over the whole table once, at start, keeping the row ranges of each pair in each
+result: a click slices its rows (no copy, no pass over the whole table, no metric computed)
+and a second click on the same selection is a cache hit. `scan_selection` reads one selection from a
 parquet file with predicate pushdown (row groups of other measures are skipped).
 """
 
@@ -11,8 +12,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from ._keys import ObsKeys, preferred
@@ -81,13 +84,19 @@ def _warm(*all_keys: ObsKeys) -> None:
 
 
 class SelectionIndex:
-    """Observations sorted by (series, measure), sliced per click, metrics cached by inputs.
+    """Observations sorted by (series, measure), every metric computed once, sliced per click.
 
     Built once (the app's start): the series keys and periods of the whole table are
-    numbered here, so a click only slices rows and ids of its own series and measure."""
+    numbered, and every metric of a page is computed over the whole table (each metric
+    works per series key or per cell, never across measures, so a selection's rows of the
+    whole-table result are exactly the result on the selection). Each result keeps the row
+    ranges of every (series, measure), so a click is a few zero-copy slices. Only what
+    depends on a user's choice (`index_to_base` with another base year than the
+    selection's first) is computed per click, on the selection, and cached by inputs.
+    `precompute=False`: compute per click instead (the result is the same)."""
 
     def __init__(self, obs: pl.DataFrame, *, attrs: pl.DataFrame | None = None, share_parts: dict | None = None,
-                 population: pl.DataFrame | None = None, cache_size: int = 64):
+                 population: pl.DataFrame | None = None, cache_size: int = 64, precompute: bool = True):
         obs = preferred(obs)
         runs = _runs(obs)
         if len(runs) != len({pair for pair, _, _ in runs}):  # a pair in two places: sort once, here
@@ -100,6 +109,44 @@ class SelectionIndex:
         self.share_parts = SHARE_PARTS if share_parts is None else share_parts
         self._cache: OrderedDict[tuple, PageMetrics] = OrderedDict()
         self._cache_size = cache_size
+        self.default_base_year = _first_years(self.obs, runs)
+        self.precomputed: dict[str, pl.DataFrame | None] = {}
+        self._result_ranges: dict[str, dict[tuple[str, str], list[tuple[int, int]]]] = {}
+        self._index_by_year: dict[int, pl.DataFrame] = {}
+        if precompute:
+            self._precompute()
+
+    def _precompute(self) -> None:
+        """Every metric over the whole table, once, with the row ranges of each pair."""
+        obs, k, attrs = self.obs, self.keys, self.attrs
+        jobs = {
+            "area_groups": lambda: aggregate_areas(obs, None, attrs, self.share_parts, keys=k),
+            "year_on_year": lambda: year_on_year(obs, keys=k),
+            "gender": lambda: gender_split(obs, attrs, keys=k),
+            "areas": lambda: area_comparison(obs, attrs, keys=k),
+            "targets": lambda: target_status(obs, attrs, keys=k),
+            "rolling_12m": lambda: rolling_12_months(obs, keys=k),
+            "per_capita": lambda: (per_capita(obs, self.population, attrs=attrs, keys=k)
+                                   if self.population is not None else None),
+        }
+        for year in sorted(set(self.default_base_year.values())):  # one run per distinct first year
+            jobs[f"index:{year}"] = lambda year=year: index_to_base(obs, year, keys=k)
+        if obs.height >= 50_000:
+            _warm(k)
+            results = dict(zip(jobs, _POOL.map(lambda job: job(), jobs.values())))
+        else:
+            results = {name: job() for name, job in jobs.items()}
+        k.cache.clear()  # boards and per-row codes of the whole table: not needed once computed
+        row_ranges = {pair: [r] for pair, r in self.ranges.items()}
+        for name, result in results.items():
+            if name.startswith("index:"):
+                self._index_by_year[int(name[6:])] = result
+                continue
+            self.precomputed[name] = result
+            if result is not None:
+                same_rows = result.height == obs.height and name in ("year_on_year", "areas", "rolling_12m",
+                                                                      "per_capita")
+                self._result_ranges[name] = row_ranges if same_rows else _pair_ranges(result)
 
     def select(self, series: str, measure: str) -> pl.DataFrame:
         start, length = self.ranges.get((series, measure), (0, 0))
@@ -116,15 +163,73 @@ class SelectionIndex:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        frame, keys = self.select_keys(series, measure)
-        parts = [self.select_keys(series, m) for m in self.share_parts.get((series, measure), ())]
-        result = page_metrics(frame, parts=[f for f, _ in parts], base_year=base_year, attrs=self.attrs,
-                              share_parts=self.share_parts, population=self.population, keys=keys,
-                              part_keys=tuple(k for _, k in parts))
+        if self.precomputed and (series, measure) in self.ranges:
+            result = self._sliced(series, measure, base_year)
+        else:
+            result = self.compute(series, measure, base_year)
         self._cache[key] = result
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return result
+
+    def compute(self, series: str, measure: str, base_year: int | None = None) -> PageMetrics:
+        """The page's metrics computed from scratch on its selection (no precomputed result)."""
+        frame, keys = self.select_keys(series, measure)
+        parts = [self.select_keys(series, m) for m in self.share_parts.get((series, measure), ())]
+        return page_metrics(frame, parts=[f for f, _ in parts], base_year=base_year, attrs=self.attrs,
+                            share_parts=self.share_parts, population=self.population, keys=keys,
+                            part_keys=tuple(k for _, k in parts))
+
+    def _sliced(self, series: str, measure: str, base_year: int | None) -> PageMetrics:
+        """The page's rows of the precomputed results: zero-copy slices."""
+        pair = (series, measure)
+        frame = self.select(series, measure)
+        out = {}
+        for name, result in self.precomputed.items():
+            if result is None:
+                out[name] = None
+                continue
+            ranges = self._result_ranges[name].get(pair, [])
+            out[name] = _take(result, ranges)
+        default = self.default_base_year[pair]
+        if base_year is None or base_year == default:
+            out["index"] = self._index_by_year[default].slice(*self.ranges[pair])
+        else:  # a user's choice: computed on the selection alone (cached with the page)
+            frame_k = self.select_keys(series, measure)[1]
+            out["index"] = index_to_base(frame, base_year, keys=frame_k)
+        return PageMetrics(selection=frame, **out)
+
+
+def _take(result: pl.DataFrame, ranges: list[tuple[int, int]]) -> pl.DataFrame:
+    if not ranges:
+        return result.clear()
+    if len(ranges) == 1:
+        return result.slice(*ranges[0])
+    return pl.concat([result.slice(s, n) for s, n in ranges], rechunk=False)
+
+
+def _pair_ranges(frame: pl.DataFrame) -> dict[tuple[str, str], list[tuple[int, int]]]:
+    """Every contiguous run of rows of each (series, measure), in row order."""
+    out: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for pair, start, length in _runs(frame):
+        out.setdefault(pair, []).append((start, length))
+    return out
+
+
+def _first_years(obs: pl.DataFrame, runs) -> dict[tuple[str, str], int]:
+    """Per (series, measure): the year of its first period start (page_metrics' default base year)."""
+    if not runs:
+        return {}
+    starts = np.array([s for _, s, _ in runs], np.int64)
+    firsts = obs["period_start"].to_physical().cast(pl.Int64).fill_null(2**62)
+    firsts = np.minimum.reduceat(firsts.to_numpy(), starts)
+    out = {}
+    for (pair, _, _), days in zip(runs, firsts):
+        out[pair] = 2000 if days == 2**62 else (_EPOCH + timedelta(days=int(days))).year
+    return out
+
+
+_EPOCH = date(1970, 1, 1)
 
 
 def scan_selection(source: str | Path | pl.LazyFrame, series: str, measure: str) -> pl.DataFrame:
