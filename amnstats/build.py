@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 
 from . import catalogue, paths, storage
-from .normalise import duplicate_conflicts, first_value, is_constant, normalise, string_codes
+from .normalise import duplicate_conflicts, first_value, is_constant, normalise, pack_code, string_codes
 from .problems import InputError, Problem
 from .schema import KEY_COLUMNS, OBSERVATION_SCHEMA
 from .sources import DATASET_FIELDS, api, reports, scb_bas, sha256_file, uploads
@@ -292,12 +292,7 @@ def sort_order(df: pl.DataFrame, by: list[str], descending: list[bool] | None = 
         if coded is None:
             return None
         code, card = coded
-        if word is not None and room >= card:
-            word, room = word * card + code, room // card
-        else:
-            if word is not None:
-                words.append(word.alias(f"_w{len(words)}"))
-            word, room = code, (2**63 - 1) // max(card, 1)
+        word, room = pack_code(words, word, room, code, card)
     if word is None:
         return np.arange(df.height)
     return _lexsort([w.to_numpy() for w in (*words, word)])

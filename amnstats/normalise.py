@@ -86,6 +86,16 @@ def _column_code(df: pl.DataFrame, column: str) -> tuple[pl.Series, int] | None:
     return None
 
 
+def pack_code(words: list, word, room: int, code, card: int):
+    """Adds one column's codes (0..card-1) to the word being filled, or starts a new word when
+    it has no room left (the full one goes to `words`). Returns (word, room)."""
+    if word is not None and room >= card:
+        return word * card + code, room // card
+    if word is not None:
+        words.append(word.alias(f"_w{len(words)}"))
+    return code, (2**63 - 1) // max(card, 1)
+
+
 def packed_codes(df: pl.DataFrame, columns: list[str], memo: dict | None = None) -> list[pl.Series] | None:
     """The rows' values in `columns` as few UInt64 words (equal words, equal values), columns that
     are the same on every row left out. None when a column has nulls or is not a string/integer/date.
@@ -104,12 +114,7 @@ def packed_codes(df: pl.DataFrame, columns: list[str], memo: dict | None = None)
         code, card = coded
         if card == 1:
             continue
-        if word is not None and room >= card:
-            word, room = word * card + code, room // card
-        else:
-            if word is not None:
-                words.append(word.alias(f"_w{len(words)}"))
-            word, room = code, (2**63 - 1) // max(card, 1)
+        word, room = pack_code(words, word, room, code, card)
     if word is not None:
         words.append(word.alias(f"_w{len(words)}"))
     return words

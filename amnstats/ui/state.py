@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import time
 
 import polars as pl
@@ -23,9 +22,6 @@ def _load(build_path: str, min_count: int) -> tuple[pl.DataFrame, pl.DataFrame, 
     obs = suppress_small_counts(_read(build_path, "observations.parquet"), min_count)
     # the preferred rows once, not per page run (the same frame when every row is preferred)
     preferred = obs if obs["is_preferred"].all() else obs.filter(pl.col("is_preferred"))
-    # What exists now (modules, catalogue, the frames' wrappers) lives as long as the process:
-    # moved out of the collector's way, so its full collections stay short under load.
-    gc.freeze()
     return obs, _read(build_path, "datasets.parquet"), preferred
 
 
