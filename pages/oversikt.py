@@ -34,9 +34,9 @@ def sparkline(obs: pl.DataFrame, series: str, measure: str, group: str, period_t
         pl.col("value").is_not_null()).sort("period_start").select("period_start", "value")
     if len(sel) < 3:
         return None
-    return panel.to_vega_lite(theme.apply(alt.Chart(sel).mark_line(strokeWidth=2.5, color=theme.PALETTE[0]).encode(
+    return panel.themed_vega_lite(alt.Chart(sel).mark_line(strokeWidth=2.5, color=theme.PALETTE[0]).encode(
         x=alt.X("period_start:T", axis=None), y=alt.Y("value:Q", axis=None, scale=alt.Scale(zero=False)),
-    ).properties(height=50)))
+    ).properties(height=50))
 
 
 def biggest_changes(obs: pl.DataFrame) -> pl.DataFrame:

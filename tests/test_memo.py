@@ -108,7 +108,7 @@ def test_every_page_chart_is_valid_vega_lite_and_converted_as_streamlit_does():
     for spec in specs:
         for large in (False, True):
             chart = theme.apply(theme.taller(spec.chart) if large else spec.chart, large=large)
-            assert panel.to_vega_lite(chart) == _convert_altair_to_vega_lite_spec(chart), spec.id  # validates
+            assert panel._vega(spec, large) == _convert_altair_to_vega_lite_spec(chart), spec.id  # validates
 
 
 def test_functions_of_the_same_name_in_two_page_scripts_do_not_share_results():

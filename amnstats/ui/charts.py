@@ -20,6 +20,11 @@ from .export import ExportTable
 from .panel import ChartSpec
 from .sentences import describe
 
+# Altair validates every object it creates against the Vega-Lite schema ("debug mode"): most of
+# the time of building a chart, the map's geometry above all. The finished specs of every page
+# are validated by the tests instead (tests/test_memo.py).
+alt.utils.schemapi.disable_debug_mode()
+
 GENDER_LABEL = {"kvinnor": "Kvinnor", "män": "Män", "totalt": "Totalt"}
 BREAKS = {
     # date, applies to series (None = all district series), text
@@ -285,7 +290,8 @@ def choropleth(obs: pl.DataFrame, series: str, measure: str, *, period: str, gen
         f["properties"]["value"] = r["value"] if r else None
         f["properties"]["text"] = r["Värde_text"] if r else "uppgift saknas"
     geo = alt.Data(values=features)
-    base = alt.Chart(geo).project(type="mercator")
+    base = alt.Chart().project(type="mercator")  # the geometry goes on the layer once: Altair copies
+    # a chart's data at every step (encode, filter, ...), which made the map the slowest chart
     missing = base.mark_geoshape(fill="#e6e6e6", stroke="#ffffff", strokeWidth=1.5).encode(
         tooltip=[alt.Tooltip("properties.area:N", title="Stadsdelsområde"),
                  alt.Tooltip("properties.text:N", title=m.label_sv)],
@@ -304,7 +310,7 @@ def choropleth(obs: pl.DataFrame, series: str, measure: str, *, period: str, gen
         "datum.properties.value != null"
     ).transform_calculate(
         lon="geoCentroid(null, datum)[0]", lat="geoCentroid(null, datum)[1]")
-    chart = alt.layer(missing, filled, labels).properties(height=520)
+    chart = alt.layer(missing, filled, labels, data=geo, height=520)
     shown = sorted(values)
     lacking = [d for d in districts() if d not in values]
     top = data.sort("value", descending=True, nulls_last=True).row(0, named=True)

@@ -93,11 +93,22 @@ def to_vega_lite(chart: alt.TopLevelMixin, validate: bool = False) -> dict:
     return spec
 
 
+def themed_vega_lite(chart: alt.TopLevelMixin, large: bool = False) -> dict:
+    """to_vega_lite(theme.apply(chart, large)), with the theme set on the finished dict:
+    Altair's configure() copies and checks the whole chart, which cost as much as converting it."""
+    out = to_vega_lite(chart)
+    out["config"] = theme.config(large)
+    return out
+
+
 def _vega(spec: ChartSpec, large: bool) -> dict:
     key = ("vega", large)
     if key not in spec.rendered:
-        chart = theme.taller(spec.chart) if large else spec.chart
-        spec.rendered[key] = to_vega_lite(theme.apply(chart, large=large))
+        out = themed_vega_lite(spec.chart, large)
+        height = out.get("height")
+        if large and isinstance(height, (int, float)) and not isinstance(height, bool):
+            out["height"] = round(height * theme.TALLER)  # as theme.taller, on the dict
+        spec.rendered[key] = out
     return spec.rendered[key]
 
 

@@ -64,7 +64,10 @@ def config(large: bool = False) -> dict:
     }
 
 
-def taller(chart: alt.TopLevelMixin, factor: float = 1.6) -> alt.TopLevelMixin:
+TALLER = 1.6  # presentation mode: fixed chart heights times this
+
+
+def taller(chart: alt.TopLevelMixin, factor: float = TALLER) -> alt.TopLevelMixin:
     """The chart with a fixed height made taller: on a projector the large axis labels and legend
     take their room from the plot, and one chart fills a screen. Heights in steps stay as they are."""
     height = getattr(chart, "height", alt.Undefined)
