@@ -101,10 +101,20 @@ def runs(page: Page) -> int:
 
 
 def after_rerun(page: Page, action, timeout: float = 90_000) -> None:
-    """Do `action` (a click, a key) and wait until the script run it causes has finished."""
+    """Do `action` (a click, a key) and wait until the script run it causes has finished.
+
+    A run of a few milliseconds (everything on the page already built) can start and end
+    within one frame: the frontend then never shows it as running, and the counter does not
+    move. So the counter is awaited for a while only; after that the page must be quiet (not
+    running, nothing pending), which a run that has not started yet cannot fake for long."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     before = runs(page)
     action()
-    page.wait_for_function(f"window.__amnRuns > {before}", timeout=timeout)
+    try:
+        page.wait_for_function(f"window.__amnRuns > {before}", timeout=min(timeout, 10_000))
+    except PlaywrightTimeout:
+        page.wait_for_timeout(500)
     wait_ready(page, timeout)
 
 
