@@ -31,6 +31,17 @@ def value_texts(values: pl.Series, series: str, measure: str) -> pl.Series:
                      dtype=pl.String)
 
 
+def summary_table(diff: pl.DataFrame) -> pl.DataFrame:
+    """imports.summary with the series and measure as the analyst knows them (Swedish labels)."""
+    out = imports.summary(diff)
+    cat = measures()
+    return out.with_columns(
+        series=pl.Series([SERIES_LABELS.get(x, x) for x in out["series"].to_list()], dtype=pl.String),
+        measure=pl.Series([cat[(a, b)].label_sv if (a, b) in cat else b
+                           for a, b in zip(out["series"].to_list(), out["measure"].to_list())], dtype=pl.String),
+    ).rename({"series": "Serie", "measure": "Mått"})
+
+
 def period_texts(frame: pl.DataFrame) -> dict[str, str]:
     """Swedish period labels as a lookup table: map_elements would run Python inside polars'
     thread pool, which deadlocks against other sessions under load."""
@@ -142,7 +153,7 @@ if upload is not None:
     st.subheader("Förhandsgranskning: det här ändras")
     current = state.observations(preferred_only=False)
     diff = imports.preview(result, current)
-    st.dataframe(imports.summary(diff).rename({"series": "Serie", "measure": "Mått"}).to_pandas(),
+    st.dataframe(summary_table(diff).to_pandas(),
                  hide_index=True, width="stretch")
     changed = diff.filter(pl.col("change") != "oförändrad")
     period_text = period_texts(changed)
@@ -220,7 +231,7 @@ if fetched is not None:
     for note in fetched.notes[:8]:
         st.caption(note)
     fetch_diff = fetch_commit.preview(fetched.observations, state.observations(preferred_only=False))
-    st.dataframe(imports.summary(fetch_diff).rename({"series": "Serie", "measure": "Mått"}).to_pandas(),
+    st.dataframe(summary_table(fetch_diff).to_pandas(),
                  hide_index=True, width="stretch")
     fetch_changed = fetch_diff.filter(pl.col("change") != "oförändrad")
     period_text = period_texts(fetch_changed)

@@ -33,6 +33,7 @@ def test_upload_preview_commit_and_undo(page):
     assert [s.value for s in at.success] == ["9 värden är giltiga."]
     summary = at.dataframe[1].value
     assert summary["ny"].sum() == 9
+    assert (summary["Serie"][0], summary["Mått"][0]) == ("Arbetslöshet", "Arbetslösa (andel)")  # no codes
     changes = at.dataframe[2].value  # the values as the analyst reads them: Swedish, in the measure's decimals
     row = changes[(changes["Område"] == "Rinkeby-Kista") & (changes["Kön"] == "kvinnor")].iloc[0]
     assert (row["Ändring"], row["Nu"], row["Ny"]) == ("ny", "–", "12,1\u00a0%")
