@@ -75,7 +75,7 @@ def show(spec: ChartSpec) -> None:
                   on_change=presentation.toggle_choice, args=(spec.id, spec.title, spec.call))
 
 
-def to_vega_lite(chart: alt.TopLevelMixin, validate: bool = False) -> dict:
+def to_vega_lite(chart: alt.TopLevelMixin) -> dict:
     """The Vega-Lite spec Streamlit makes of an Altair chart (data as Arrow datasets), made
     the same way as `st.altair_chart` does but without Altair's JSON-schema validation,
     which was most of a page's time. The chart builders' specs are validated by the tests
@@ -87,7 +87,7 @@ def to_vega_lite(chart: alt.TopLevelMixin, validate: bool = False) -> dict:
     with vc._altair_globals_lock:  # Altair's theme and transformer settings are process-wide
         no_theme = alt.theme.enable("none") if alt.theme.active == "default" else contextlib.nullcontext()
         with no_theme, alt.data_transformers.enable("to_arrow_dataset", datasets=datasets):
-            spec = chart.to_dict(validate=validate)
+            spec = chart.to_dict(validate=False)
     existing = spec.get("datasets")
     spec["datasets"] = {**existing, **datasets} if isinstance(existing, dict) else datasets
     return spec
@@ -105,10 +105,7 @@ def _vega(spec: ChartSpec, large: bool) -> dict:
     key = ("vega", large)
     if key not in spec.rendered:
         out = themed_vega_lite(spec.chart, large)
-        height = out.get("height")
-        if large and isinstance(height, (int, float)) and not isinstance(height, bool):
-            out["height"] = round(height * theme.TALLER)  # as theme.taller, on the dict
-        spec.rendered[key] = out
+        spec.rendered[key] = theme.taller(out) if large else out
     return spec.rendered[key]
 
 

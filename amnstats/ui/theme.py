@@ -67,13 +67,14 @@ def config(large: bool = False) -> dict:
 TALLER = 1.6  # presentation mode: fixed chart heights times this
 
 
-def taller(chart: alt.TopLevelMixin, factor: float = TALLER) -> alt.TopLevelMixin:
-    """The chart with a fixed height made taller: on a projector the large axis labels and legend
-    take their room from the plot, and one chart fills a screen. Heights in steps stay as they are."""
-    height = getattr(chart, "height", alt.Undefined)
+def taller(spec: dict, factor: float = TALLER) -> dict:
+    """A Vega-Lite spec with its fixed height made taller, in place: on a projector the large
+    axis labels and legend take their room from the plot, and one chart fills a screen.
+    Heights in steps stay as they are."""
+    height = spec.get("height")
     if isinstance(height, (int, float)) and not isinstance(height, bool):
-        return chart.properties(height=round(height * factor))
-    return chart
+        spec["height"] = round(height * factor)
+    return spec
 
 
 def apply(chart: alt.TopLevelMixin, large: bool = False) -> alt.TopLevelMixin:
