@@ -24,13 +24,13 @@ def series_present(obs: pl.DataFrame) -> list[str]:
     return [s for s in SERIES_LABELS if not slice_rows(obs, s).is_empty()]
 
 
-def options(obs: pl.DataFrame, series: str, measure: str) -> tuple[list[str], list[str]]:
-    """The measures of a series, and the areas of the chosen measure (or of all)."""
-    part = slice_rows(obs, series)
-    measures_found = sorted(part["measure"].unique().to_list(), key=lambda m: cat[(series, m)].label_sv)
-    if measure != "(alla)":
-        part = part.filter(pl.col("measure") == measure)
-    return measures_found, sorted(part["area"].unique().to_list())
+def measures_of(obs: pl.DataFrame, series: str) -> list[str]:
+    return sorted(slice_rows(obs, series)["measure"].unique().to_list(), key=lambda m: cat[(series, m)].label_sv)
+
+
+def areas_of(obs: pl.DataFrame, series: str, measure: str) -> list[str]:
+    """The areas of the chosen measure (or of all the series' measures)."""
+    return sorted(slice_rows(obs, series, None if measure == "(alla)" else measure)["area"].unique().to_list())
 
 
 def data_table(obs: pl.DataFrame, series: str, measure: str, area: str, gender: str):
@@ -61,11 +61,9 @@ def data_table(obs: pl.DataFrame, series: str, measure: str, area: str, gender: 
 c1, c2, c3, c4 = st.columns(4)
 series = c1.selectbox("Serie", memo(obs, series_present), format_func=lambda s: SERIES_LABELS[s], key="serie",
                       bind="query-params")
-measure_options, _ = memo(obs, options, series, "(alla)")
-measure = c2.selectbox("Mått", ["(alla)"] + measure_options,
+measure = c2.selectbox("Mått", ["(alla)"] + memo(obs, measures_of, series),
                        format_func=lambda m: m if m == "(alla)" else cat[(series, m)].label_sv, key="matt", bind="query-params")
-_, areas = memo(obs, options, series, measure)
-area = c3.selectbox("Område", ["(alla)"] + areas, key="omrade", bind="query-params")
+area = c3.selectbox("Område", ["(alla)"] + memo(obs, areas_of, series, measure), key="omrade", bind="query-params")
 gender = c4.selectbox("Kön", ["(alla)", "kvinnor", "män", "totalt"], key="kon", bind="query-params")
 
 table = memo(obs, data_table, series, measure, area, gender)
