@@ -31,13 +31,11 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -188,37 +186,13 @@ def measure_pages(repeat: int, uncached: bool, pages: list[str] | None = None) -
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def measure_rss(data: Path, timeout_s: float = 240) -> dict:
     """Resident memory of `streamlit run app.py` after a headless browser opened every page."""
-    port = _free_port()
-    env = os.environ | {"AMNSTATS_DATA_DIR": str(data)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.3)
-        idle = _rss_mb(proc.pid)
+    from concurrency import rss_mb, streamlit_server  # bench/concurrency.py: the same server
+
+    with streamlit_server(data) as (host, pid):
+        url = f"http://{host}"
+        idle = rss_mb(pid)
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:
@@ -234,13 +208,7 @@ def measure_rss(data: Path, timeout_s: float = 240) -> dict:
                 if time.monotonic() - start > timeout_s:
                     break
             browser.close()
-        return {"idle_mb": idle, "after_pages_mb": _rss_mb(proc.pid)}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        return {"idle_mb": idle, "after_pages_mb": rss_mb(pid)}
 
 
 ALT_PAGES_LARGE = ["arbetsloshet", "mal", "data"]  # the uncached alternative reads the whole store per run
