@@ -327,7 +327,8 @@ def tab_walk(page: Page, extra: int = 300, trap: int = 60, batch: int = 20) -> d
 
     A data grid (st.dataframe) takes Tab for its own cells before letting focus go on, so focus may
     stay on one element for a few presses; `trap` presses in a row on one element is a trap. The
-    grid draws its focus (the selected cell) inside its canvas, so canvases are not checked for a
+    grid draws its focus (the selected cell) inside its canvas, so canvases, and the cells of the
+    grid's hidden accessibility table that sometimes hold the focus instead, are not checked for a
     CSS focus indicator. A grid that redraws while it has the focus can drop it to the page (the
     walk would then end early): when something was not reached, the walk is done once more and
     what either walk reached counts."""
@@ -361,7 +362,10 @@ def tab_walk(page: Page, extra: int = 300, trap: int = 60, batch: int = 20) -> d
         + (el.getAttribute('role') ? `[role=${{el.getAttribute('role')}}]` : '')
         + ` "${{(el.getAttribute('aria-label') || el.innerText || el.value || '').trim().slice(0, 50)}}"`;
       const unreached = tabbable.filter(el => !walk.includes(el)).map(label);
-      const noIndicator = walk.filter(el => el.isConnected && el.tagName !== 'CANVAS' && el.__focusStyle !== undefined
+      // a grid cell of st.dataframe's accessibility table: the grid draws the focused cell on its canvas
+      const gridCell = el => el.getAttribute('role') === 'gridcell' && el.closest('[data-testid="stDataFrame"]');
+      const noIndicator = walk.filter(el => el.isConnected && el.tagName !== 'CANVAS' && !gridCell(el)
+                                       && el.__focusStyle !== undefined
                                        && el.__focusStyle === ({FOCUS_STYLE})(el)).map(label);
       return {{reached: walk.length, tabbable: tabbable.length, unreached, noIndicator, done: window.__walkDone}};
     }}""")
