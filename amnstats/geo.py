@@ -32,6 +32,12 @@ def districts_geojson() -> dict:
     return copy.deepcopy(_load())
 
 
+def district_features() -> tuple[dict, ...]:
+    """The 13 features as read from the file, shared: callers must not change them (copy the
+    properties, reuse the geometry)."""
+    return tuple(_load()["features"])
+
+
 def attribution() -> str:
     """The source line to print under a map (Swedish)."""
     return _load()["attribution"]

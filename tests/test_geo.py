@@ -91,6 +91,32 @@ def test_loader_returns_the_shipped_file(collection):
     assert len(geo.districts_geojson()["features"]) == 13
 
 
+def test_a_map_carries_every_district_with_its_own_values_and_leaves_the_shared_geometry_alone(collection):
+    import polars as pl
+
+    from amnstats import store
+    from amnstats.ui import charts, memo, panel
+
+    memo.clear()
+    obs = store.load_observations(preferred_only=True)
+    sdo = obs.filter(pl.col("area_type") == "sdo", pl.col("gender") == "totalt", pl.col("group") == "",
+                     pl.col("kind") == "utfall", pl.col("value").is_not_null())
+    (s1, m1, p1), (s2, m2, p2) = sdo.select("series", "measure", "period").unique().sort(pl.all()).rows()[:2]
+    specs = [charts.choropleth(obs, s1, m1, period=p1), charts.choropleth(obs, s2, m2, period=p2)]
+    for spec in specs:
+        values = panel._vega(spec, False)["data"]["values"]  # the geometry inline, as Vega-Lite reads it
+        assert sorted(f["properties"]["area"] for f in values) == sorted(catalogue.districts())
+        shown = {f["properties"]["area"]: f["properties"]["value"] for f in values}
+        want = dict(obs.filter(pl.col("area_type") == "sdo", pl.col("gender") == "totalt", pl.col("group") == "",
+                               pl.col("kind") == "utfall", pl.col("is_preferred"),
+                               pl.col("series") == spec.call["args"][0], pl.col("measure") == spec.call["args"][1],
+                               pl.col("period") == spec.call["kwargs"]["period"]).select("area", "value").rows())
+        assert {a: v for a, v in shown.items() if v is not None} == {a: v for a, v in want.items() if v is not None}
+        geometry = {f["properties"]["area"]: f["geometry"] for f in collection["features"]}
+        assert all(f["geometry"] == geometry[f["properties"]["area"]] for f in values)
+    assert [f["properties"] for f in geo.district_features()] == [f["properties"] for f in collection["features"]]
+
+
 def test_raw_inputs_have_sidecars():
     for name in ("stadsdelar.geo.json", "stadsdel_to_stadsdelsomrade.csv"):
         require(RAW_GEO / name)

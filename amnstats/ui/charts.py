@@ -155,7 +155,7 @@ def trend(obs: pl.DataFrame, series: str, measure: str, *, area: str = "Stockhol
                 layers.append(rule.mark_rule(strokeDash=[6, 4], color=theme.MUTED).encode(x="p:O"))
                 layers.append(rule.mark_text(align="left", dx=5, dy=-8, color=theme.MUTED, baseline="top")
                               .encode(x="p:O", y=alt.value(0), text=alt.value(f"{label} från {first['Period_text'][0]}")))
-    chart = alt.layer(*layers).properties(height=380)
+    chart = alt.layer(*layers, height=380)  # properties() after layer() would copy every layer again
     sentence = _sentence(sel, area)
     return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel),
                      alt_text=f"Linjediagram: {title}. {sentence}", notes=notes)
@@ -169,8 +169,8 @@ def _single_period(data: pl.DataFrame, m: Measure, chart_id: str, title: str, se
         color=alt.Color("gender:N", scale=theme.gender_scale(), legend=None),
         tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Kön:N"),
                  alt.Tooltip("Värde_text:N", title=m.label_sv)])
-    chart = alt.layer(base.mark_bar(), base.mark_text(align="left", dx=4, color=theme.TEXT).encode(text="Värde_text:N")
-                      ).properties(height=alt.Step(36))
+    chart = alt.layer(base.mark_bar(), base.mark_text(align="left", dx=4, color=theme.TEXT).encode(text="Värde_text:N"),
+                      height=alt.Step(36))
     period = data["Period_text"][0]
     sentence = _sentence(sel, area)
     return ChartSpec(chart_id, f"{title}, {period}", chart, _table(sel, m, title, ["Period_text", "Kön"]), sentence,
@@ -254,7 +254,7 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
                       .encode(x="v:Q", y=alt.value(0), text="t:N"))
     # a fixed step per bar keeps bars thick however few rows there are
     step = alt.Step(22, **{"for": "offset"}) if len(genders) > 1 else alt.Step(30)
-    chart = alt.layer(*layers).properties(height=step)
+    chart = alt.layer(*layers, height=step)
     top = data.filter(pl.col("gender") == g_last).sort("value", descending=True, nulls_last=True).row(0, named=True)
     low = data.filter(pl.col("gender") == g_last, pl.col("value").is_not_null()).sort("value").row(0, named=True)
     what = "områdena" if by == "area" else "grupperna"
@@ -265,12 +265,26 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
                      alt_text=f"Stapeldiagram: {title}. {sentence}")
 
 
+class _Values:
+    """Inline rows Altair hands on as they are. Altair's conversion walks plain lists value by
+    value with protocol checks; on a map's coordinates that was most of the map's build time.
+    (Altair passes on any object with `_schema` and `to_dict`: its SchemaLike protocol.)"""
+
+    _schema = {"type": "array"}
+
+    def __init__(self, rows: list[dict]):
+        self.rows = rows
+
+    def to_dict(self, *args, **kwargs) -> list[dict]:
+        return self.rows
+
+
 def choropleth(obs: pl.DataFrame, series: str, measure: str, *, period: str, gender: str = "totalt",
                group: str = "", kind: str = "utfall", title: str | None = None,
                chart_id: str | None = None) -> ChartSpec:
     """The 13 stadsdelsområden coloured by value; districts without a figure are grey and say so."""
     from ..catalogue import districts
-    from ..geo import attribution, districts_geojson
+    from ..geo import attribution, district_features
 
     m = measure_of(series, measure)
     title = title or f"{m.label_sv} per stadsdelsområde, {format_period(period)}"
@@ -284,12 +298,13 @@ def choropleth(obs: pl.DataFrame, series: str, measure: str, *, period: str, gen
                          empty_message=f"Inga uppgifter per stadsdelsområde för {format_period(period)}.")
     data = _display(sel, m)
     values = {r["area"]: r for r in data.iter_rows(named=True)}
-    features = districts_geojson()["features"]
-    for f in features:
+    features = []
+    for f in district_features():  # shared geometry, read only; fresh properties per map
         r = values.get(f["properties"]["area"])
-        f["properties"]["value"] = r["value"] if r else None
-        f["properties"]["text"] = r["Värde_text"] if r else "uppgift saknas"
-    geo = alt.Data(values=features)
+        features.append({"type": f["type"], "geometry": f["geometry"],
+                         "properties": f["properties"] | {"value": r["value"] if r else None,
+                                                          "text": r["Värde_text"] if r else "uppgift saknas"}})
+    geo = alt.Data(values=_Values(features))
     base = alt.Chart().project(type="mercator")  # the geometry goes on the layer once: Altair copies
     # a chart's data at every step (encode, filter, ...), which made the map the slowest chart
     missing = base.mark_geoshape(fill="#e6e6e6", stroke="#ffffff", strokeWidth=1.5).encode(
@@ -350,7 +365,7 @@ def kaa_funnel(obs: pl.DataFrame, *, period: str, gender: str = "totalt", chart_
         x=alt.X("value:Q", title="Antal ungdomar", axis=alt.Axis(labelExpr=theme.sv_number_expr())),
         tooltip=[alt.Tooltip("Steg:N"), alt.Tooltip("Värde_text:N", title="Antal")])
     chart = alt.layer(base.mark_bar(color=theme.PALETTE[2]),
-                      base.mark_text(align="left", dx=4).encode(text="Värde_text:N")).properties(height=60 * len(data) + 40)
+                      base.mark_text(align="left", dx=4).encode(text="Värde_text:N"), height=60 * len(data) + 40)
     first = frame.row(0, named=True)
     parts = [f"{r['Steg'].lower()} {format_number(r['Antal'], 0)}" for r in frame.iter_rows(named=True) if r["Antal"] is not None]
     sentence = f"Inom det kommunala aktivitetsansvaret {period_phrase_short(period)}: " + ", ".join(parts) + "."
@@ -413,8 +428,8 @@ def targets(obs: pl.DataFrame, measure: str, *, group: str = "", area: str = "St
             tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Serie:N", title="Mål"),
                      alt.Tooltip("Värde_text:N", title="Målvärde")])
         layers.append(gb.mark_point(size=320, filled=True, opacity=1, stroke="#ffffff", strokeWidth=1.5))
-    chart = alt.layer(*layers).resolve_scale(color="independent", shape="independent",
-                                              xOffset="independent").properties(height=360)
+    chart = alt.layer(*layers, height=360, resolve=alt.Resolve(scale=alt.ScaleResolveMap(
+        color="independent", shape="independent", xOffset="independent")))
     from ..metrics import latest as _latest
     last = _latest(outcome.filter(pl.col("gender") == "totalt")) if not outcome.is_empty() else outcome
     if not last.is_empty():
