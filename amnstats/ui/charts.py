@@ -24,6 +24,9 @@ from .sentences import describe
 # the time of building a chart, the map's geometry above all. The finished specs of every page
 # are validated by the tests instead (tests/test_memo.py).
 alt.utils.schemapi.disable_debug_mode()
+# Encodings are given as channel objects (alt.X("v:Q"), alt.YValue(0)), never as bare strings or
+# alt.value(): Altair resolves those through its schema, hashing schema parts as JSON each time
+# (a third of a new chart's build on Stadsdelsområden).
 
 GENDER_LABEL = {"kvinnor": "Kvinnor", "män": "Män", "totalt": "Totalt"}
 BREAKS = {
@@ -145,16 +148,16 @@ def trend(obs: pl.DataFrame, series: str, measure: str, *, area: str = "Stockhol
         label = "VERA" if key == "vera" else "Ny indelning"
         if temporal:
             rule = alt.Chart(pl.DataFrame({"d": [when], "t": [label]}))
-            layers.append(rule.mark_rule(strokeDash=[6, 4], color=theme.MUTED).encode(x="d:T"))
+            layers.append(rule.mark_rule(strokeDash=[6, 4], color=theme.MUTED).encode(x=alt.X("d:T")))
             layers.append(rule.mark_text(align="left", dx=6, dy=-8, color=theme.MUTED, baseline="top")
-                          .encode(x="d:T", y=alt.value(0), text="t:N"))
+                          .encode(x=alt.X("d:T"), y=alt.YValue(0), text=alt.Text("t:N")))
         else:  # a category axis: mark the first period after the break
             first = data.filter(pl.col("period_start").cast(pl.String) >= when).sort("period_start")
             if not first.is_empty():
                 rule = alt.Chart(pl.DataFrame({"p": [first["Period_text"][0]], "t": [label]}))
-                layers.append(rule.mark_rule(strokeDash=[6, 4], color=theme.MUTED).encode(x="p:O"))
+                layers.append(rule.mark_rule(strokeDash=[6, 4], color=theme.MUTED).encode(x=alt.X("p:O")))
                 layers.append(rule.mark_text(align="left", dx=5, dy=-8, color=theme.MUTED, baseline="top")
-                              .encode(x="p:O", y=alt.value(0), text=alt.value(f"{label} från {first['Period_text'][0]}")))
+                              .encode(x=alt.X("p:O"), y=alt.YValue(0), text=alt.TextValue(f"{label} från {first['Period_text'][0]}")))
     chart = alt.layer(*layers, height=380)  # properties() after layer() would copy every layer again
     sentence = _sentence(sel, area)
     return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel),
@@ -169,7 +172,7 @@ def _single_period(data: pl.DataFrame, m: Measure, chart_id: str, title: str, se
         color=alt.Color("gender:N", scale=theme.gender_scale(), legend=None),
         tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Kön:N"),
                  alt.Tooltip("Värde_text:N", title=m.label_sv)])
-    chart = alt.layer(base.mark_bar(), base.mark_text(align="left", dx=4, color=theme.TEXT).encode(text="Värde_text:N"),
+    chart = alt.layer(base.mark_bar(), base.mark_text(align="left", dx=4, color=theme.TEXT).encode(text=alt.Text("Värde_text:N")),
                       height=alt.Step(36))
     period = data["Period_text"][0]
     sentence = _sentence(sel, area)
@@ -243,15 +246,15 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
                                  legend=alt.Legend(labelExpr="{'kvinnor':'Kvinnor','män':'Män','totalt':'Totalt'}[datum.label]"))
         enc["yOffset"] = alt.YOffset("gender:N", sort=list(genders))
     else:
-        enc["color"] = alt.value(theme.PALETTE[0])
+        enc["color"] = alt.ColorValue(theme.PALETTE[0])
     base = alt.Chart(data).encode(**enc)
     layers = [base.mark_bar(),
-              base.mark_text(align="left", dx=4).encode(text="Värde_text:N", color=alt.value(theme.TEXT))]
+              base.mark_text(align="left", dx=4).encode(text=alt.Text("Värde_text:N"), color=alt.ColorValue(theme.TEXT))]
     if reference is not None:
         ref = alt.Chart(pl.DataFrame({"v": [reference], "t": [reference_label]}))
-        layers.append(ref.mark_rule(color=theme.TEXT, strokeDash=[6, 4]).encode(x="v:Q"))
+        layers.append(ref.mark_rule(color=theme.TEXT, strokeDash=[6, 4]).encode(x=alt.X("v:Q")))
         layers.append(ref.mark_text(align="left", dx=4, dy=-6, baseline="bottom", color=theme.TEXT)
-                      .encode(x="v:Q", y=alt.value(0), text="t:N"))
+                      .encode(x=alt.X("v:Q"), y=alt.YValue(0), text=alt.Text("t:N")))
     # a fixed step per bar keeps bars thick however few rows there are
     step = alt.Step(22, **{"for": "offset"}) if len(genders) > 1 else alt.Step(30)
     chart = alt.layer(*layers, height=step)
@@ -320,7 +323,8 @@ def choropleth(obs: pl.DataFrame, series: str, measure: str, *, period: str, gen
                  alt.Tooltip("properties.text:N", title=m.label_sv)],
     ).transform_filter("datum.properties.value != null")
     labels = base.mark_text(fontSize=12, fontWeight="bold").encode(
-        longitude="lon:Q", latitude="lat:Q", text="properties.text:N", color=alt.value(theme.TEXT),
+        longitude=alt.Longitude("lon:Q"), latitude=alt.Latitude("lat:Q"), text=alt.Text("properties.text:N"),
+        color=alt.ColorValue(theme.TEXT),
     ).transform_filter(  # grey districts carry no label: the small central ones would overlap
         "datum.properties.value != null"
     ).transform_calculate(
@@ -365,7 +369,7 @@ def kaa_funnel(obs: pl.DataFrame, *, period: str, gender: str = "totalt", chart_
         x=alt.X("value:Q", title="Antal ungdomar", axis=alt.Axis(labelExpr=theme.sv_number_expr())),
         tooltip=[alt.Tooltip("Steg:N"), alt.Tooltip("Värde_text:N", title="Antal")])
     chart = alt.layer(base.mark_bar(color=theme.PALETTE[2]),
-                      base.mark_text(align="left", dx=4).encode(text="Värde_text:N"), height=60 * len(data) + 40)
+                      base.mark_text(align="left", dx=4).encode(text=alt.Text("Värde_text:N")), height=60 * len(data) + 40)
     first = frame.row(0, named=True)
     parts = [f"{r['Steg'].lower()} {format_number(r['Antal'], 0)}" for r in frame.iter_rows(named=True) if r["Antal"] is not None]
     sentence = f"Inom det kommunala aktivitetsansvaret {period_phrase_short(period)}: " + ", ".join(parts) + "."
