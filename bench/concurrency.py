@@ -16,7 +16,9 @@ that does not finish, a dropped connection, or the time bound reached.
 
 In the same run, the straightforward alternative: the same load with every run preceded by
 `clear_cache` (no process-wide cache: each run reads the store and computes again), and the
-single-session baseline. Nothing here asserts a time. The data folder is a temporary copy of
+single-session baseline. Then the same load against --replicas servers (default 2: one per
+core, as docs/deployment.md plans them) over the same store, each session sticking to one,
+as a load balancer with sticky sessions sends them. Nothing here asserts a time. The data folder is a temporary copy of
 data/raw (embedded data); --data points at another one (e.g. a synthetic 1M store).
 """
 
@@ -34,7 +36,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,14 +198,18 @@ async def one_session(host: str, page: str, changes: int, think: tuple[float, fl
         stats["errors"].append(f"{page}: {type(exc).__name__}: {exc}"[:200])
 
 
-async def load(host: str, sessions: int, changes: int, think: tuple[float, float], max_seconds: float,
+async def load(host: str | list[str], sessions: int, changes: int, think: tuple[float, float], max_seconds: float,
                clear_cache: bool = False, seed: int = 1, ramp: float = 0.0) -> dict:
-    """`sessions` clients, started evenly over `ramp` seconds, all connected at once after it."""
+    """`sessions` clients, started evenly over `ramp` seconds, all connected at once after it.
+    With several hosts (replicas), session i goes to host i mod n and stays there, as a sticky
+    load balancer would send it."""
+    hosts = [host] if isinstance(host, str) else host
     stats: dict = {"open": [], "change": [], "errors": []}
     stop_at = time.perf_counter() + max_seconds
     start = time.perf_counter()
-    tasks = [one_session(host, PAGES_WITH_FILTERS[i % len(PAGES_WITH_FILTERS)], changes, think, seed + i,
-                         clear_cache, stats, stop_at, delay=ramp * i / max(1, sessions)) for i in range(sessions)]
+    tasks = [one_session(hosts[i % len(hosts)], PAGES_WITH_FILTERS[i % len(PAGES_WITH_FILTERS)], changes, think,
+                         seed + i, clear_cache, stats, stop_at, delay=ramp * i / max(1, sessions))
+             for i in range(sessions)]
     try:
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=max_seconds + 5)
     except (asyncio.TimeoutError, TimeoutError):
@@ -228,6 +234,21 @@ def summary(name: str, stats: dict, expected_changes: int) -> str:
     return line
 
 
+def replicated(data: Path, args) -> None:
+    """The same load on `args.replicas` servers over the same store, as deployed (one per core)."""
+    with ExitStack() as stack:
+        servers = [stack.enter_context(streamlit_server(data)) for _ in range(args.replicas)]
+        hosts = [host for host, _pid in servers]
+        for host in hosts:
+            asyncio.run(load(host, 1, 1, (0, 0), 180))  # each replica loads the store and warms its imports
+        res = asyncio.run(load(hosts, args.sessions, args.changes, tuple(args.think), args.max_seconds,
+                               ramp=args.ramp))
+        print(summary(f"{args.sessions} sessions, {args.replicas} replicas", res, args.sessions * args.changes))
+        print("  replica resident memory " + ", ".join(f"{rss_mb(pid):.0f} MB" for _host, pid in servers))
+        for e in sorted(set(res["errors"]))[:10]:
+            print(f"    error: {e}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sessions", type=int, default=50)
@@ -237,6 +258,9 @@ def main() -> None:
     ap.add_argument("--ramp", type=float, default=10, help="sessions start evenly over this many seconds")
     ap.add_argument("--data", type=Path, help="an AMNSTATS_DATA_DIR to serve (default: a copy of data/raw)")
     ap.add_argument("--no-alternative", action="store_true")
+    ap.add_argument("--replicas", type=int, default=2,
+                    help="also run the load against this many replicas, sessions spread over them and sticky "
+                         "(docs/deployment.md: one replica per core); 1 or less: skip")
     args = ap.parse_args()
     data = args.data or data_copy()
     print(f"bench/concurrency.py: {args.sessions} websocket sessions on 127.0.0.1 (started over {args.ramp:.0f} s, "
@@ -265,6 +289,8 @@ def main() -> None:
             if res["change"] and base["change"]:
                 print(f"  p95 with {args.sessions} sessions / p50 alone: "
                       f"{pct(res['change'], 95) / pct(base['change'], 50):.1f}x")
+        if args.replicas > 1:
+            replicated(data, args)
     finally:
         if args.data is None:
             shutil.rmtree(data.parent, ignore_errors=True)
