@@ -126,13 +126,18 @@ def is_stale(raw_dir: Path | None = None, processed_dir: Path | None = None) -> 
     return cur is None or build_fingerprint(cur) != input_fingerprint(raw_dir)
 
 
-def collect(raw_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Load inputs and process them into (observations, datasets). Raises BuildError."""
+def collect(raw_dir: Path, processed_dir: Path | None = None,
+            upload_keys: dict[str, str] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Load inputs and process them into (observations, datasets). Raises BuildError.
+    Uploads may be taken from an earlier build in `processed_dir` (see uploads.from_builds);
+    `upload_keys` receives the cache key of each upload loaded."""
     problems: list[Problem] = []
     frames: list[pl.DataFrame] = []
     datasets: list[dict] = []
     for load in LOADERS:
-        batch = load(raw_dir)
+        batch = load(raw_dir, processed_dir) if load is uploads.load else load(raw_dir)
+        if upload_keys is not None and isinstance(batch, uploads.UploadBatch):
+            upload_keys.update(batch.keys)
         problems += batch.problems
         frames += batch.candidates
         datasets += batch.datasets
@@ -358,6 +363,13 @@ def _write_parquet(df: pl.DataFrame, path: Path) -> None:
                    use_dictionary=[c for c in df.columns if c not in _NO_DICTIONARY])
 
 
+def _upload_keys(keys: dict[str, str], datasets: pl.DataFrame) -> dict[str, list]:
+    """{import id: [cache key, rows]} of the uploads in this build: later builds take an upload's
+    rows from here (uploads.from_builds) instead of writing them a second time as a cache file."""
+    counts = dict(zip(datasets["id"].to_list(), datasets["n_values"].to_list()))
+    return {i: [key, counts.get(i) or 0] for i, key in sorted(keys.items()) if i in counts}
+
+
 def build(raw_dir: Path | None = None, processed_dir: Path | None = None, force: bool = False) -> BuildResult:
     """Rebuild data/processed from data/raw if anything changed (or `force`)."""
     raw_dir = raw_dir or paths.raw_dir()
@@ -377,7 +389,8 @@ def build(raw_dir: Path | None = None, processed_dir: Path | None = None, force:
 
         catalogue.measures.cache_clear()
         catalogue.areas.cache_clear()
-        obs, datasets = collect(raw_dir)
+        keys: dict[str, str] = {}
+        obs, datasets = collect(raw_dir, processed_dir, keys)
 
         tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=processed_dir))
         try:
@@ -385,7 +398,8 @@ def build(raw_dir: Path | None = None, processed_dir: Path | None = None, force:
             _write_parquet(datasets, tmp / "datasets.parquet")
             manifest = {"fingerprint": fingerprint, "format": BUILD_FORMAT,
                         "n_observations": len(obs), "n_datasets": len(datasets),
-                        "sha256": {f.name: sha256_file(f) for f in sorted(tmp.glob("*.parquet"))}}
+                        "sha256": {f.name: sha256_file(f) for f in sorted(tmp.glob("*.parquet"))},
+                        "uploads": _upload_keys(keys, datasets)}
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
             for f in tmp.iterdir():
                 with f.open("rb") as fh:

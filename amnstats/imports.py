@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -112,7 +111,9 @@ def preview(prepared: Prepared, current: pl.DataFrame) -> pl.DataFrame:
         change=pl.when(pl.col("old_source").is_null()).then(pl.lit("ny"))
         .when(same).then(pl.lit("oförändrad")).otherwise(pl.lit("ändrad"))
     )
-    # Store order refines this order; it is computed once and shared with commit().
+    # Store order refines this order; prepare() gives the observations in store order already.
+    if out.height == obs.height and uploads.is_in_store_order(obs):
+        return out
     order = uploads.store_order(obs) if out.height == obs.height else None
     if order is None:
         return out.sort("series", "measure", "area", "group", "gender", "period_start")
@@ -155,36 +156,29 @@ def commit(data: bytes, filename: str, mapping: Mapping, *, uploaded_by: str, pr
             _write_atomic(stored, data)
             st = stored.stat()  # its hash is known: the build need not read the file again
             _hash_cache[(str(stored), st.st_mtime_ns, st.st_size)] = prepared.file_hash
-            # What the file turned into goes to the build in memory, and to a cache file for later
-            # builds. The cache is written beside the build, after the commit point: it is keyed
-            # by content and written atomically, so a crash leaves no cache (the next build reads
-            # the file), never a wrong one.
-            observations = uploads.in_store_order(prepared.observations)
-            uploads.hand_over(folder, record, observations)
+            # What the file turned into goes to the build in memory; the build records its key in
+            # the manifest, so later builds take these rows from the store (no second write).
+            uploads.hand_over(folder, record, uploads.in_store_order(prepared.observations))
             _write_record(record)  # the commit point
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                cached = pool.submit(_write_cache_quietly, folder, record, observations)
-                del observations
-                try:
-                    result = build()
-                except Exception:
-                    _rollback(folder, existing)
-                    raise
-                finally:
-                    uploads.forget()
-                    cached.result()
+            try:
+                result = build()
+            except Exception:
+                _rollback(folder, existing)
+                raise
+            finally:
+                uploads.forget()
             return ImportResult(record, changed=True, build=result)
     except Timeout:
         raise InputError([Problem(filename, None, "", "en annan import pågår just nu; försök igen om en stund. "
                                                    "Inget har sparats.")], "Importen kunde inte starta") from None
 
 
-def _write_cache_quietly(folder: Path, record: dict, observations: pl.DataFrame) -> None:
-    """The cache after the commit point: whatever goes wrong, the import stands (without a
-    cache, the next build prepares the file again)."""
+def _keep_quietly(folder: Path, record: dict) -> None:
+    """Before an import leaves the store, its rows are kept as a cache file (redo then need not
+    prepare the file). Optional: whatever goes wrong, the undo stands."""
     try:
-        uploads.write_cache(folder, record, observations)
-    except Exception:  # noqa: BLE001 - an optional file; the import is already committed
+        uploads.keep(folder, record, paths.processed_dir())
+    except Exception:  # noqa: BLE001 - an optional file
         logging.getLogger("amnstats").warning("amnstats: could not cache %s", folder, exc_info=True)
 
 
@@ -215,6 +209,8 @@ def _set_status(import_id: str, status: str, by: str) -> ImportResult:
             if record["status"] == status:
                 return ImportResult(record, changed=False, build=None)
             previous = dict(record)
+            if status != "active":
+                _keep_quietly(uploads_dir() / import_id, record)
             record["status"] = status
             record["history"] = record.get("history", []) + [
                 {"action": "undo" if status == "undone" else "import", "by": by, "at": _now()}]

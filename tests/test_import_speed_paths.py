@@ -7,12 +7,13 @@ or written out here as the reference) and compares frame to frame or problem to 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import numpy as np
 import polars as pl
 import pytest
 
-from amnstats import imports
+from amnstats import imports, ingest
 from amnstats.build import build, sort_order
 from amnstats.ingest import Mapping, Source, checks, encoding, privacy, read
 from amnstats.ingest.read import read_table
@@ -133,6 +134,18 @@ def test_personal_data_screen_finds_what_a_full_scan_finds():
     assert [(r, c) for r, c, _ in expected] == [(r, c) for r, c, _ in found]
     assert len(found) == 5  # two personnummer in Värde, one in Område, two e-mail addresses
 
+
+
+@pytest.mark.parametrize("hidden", [None, "19811218-9876 (SYNTETISK)", "kontakt: a.b@stad.se"])
+def test_a_long_column_of_repeated_labels_is_screened_by_its_labels(hidden):
+    areas = ["Rinkeby-Kista", "Skärholmen", "Hägersten-Älvsjö", "Stockholm"] * 5000
+    if hidden:
+        areas[12_345] = hidden
+    table = read.RawTable.from_frame(pl.DataFrame({"Område": areas, "Värde": ["1"] * len(areas)}), "fil.csv")
+    assert privacy._few_labels(table.cells["Område"])
+    found = [(p.row, p.column) for p in privacy.find_personal_data(table)]
+    assert found == [(r, c) for r, c, _ in _screen_reference(table)]
+    assert found == ([(12_347, "Område")] if hidden else [])
 
 # ---------------------------------------------------------------- checks
 
@@ -287,18 +300,54 @@ def test_cache_keeps_constant_columns_once(tmp_path):
     assert uploads._read_cache_file(path).select(frame.columns).equals(frame.clear())
 
 
-def test_store_from_the_cache_and_from_the_file_are_the_same_bytes(data_dir):
+def _upload_sample() -> tuple[bytes, Mapping]:
     rows = "".join(f"Rinkeby - Kista;2023-{m:02d};{g};Grupp {k};{(m * 7 + k) % 50},5\n"
                    for m in range(1, 13) for k in range(3) for g in ("Kvinnor", "Män"))
     data = ("SYNTETISKA TESTDATA\nStadsdelsområde;Månad;Kön;Utbildningsform;Helårsplatser\n" + rows).encode("cp1252")
     mapping = Mapping(series="komvux", measure="helarsplatser", period=Source.column("Månad"),
                       gender=Source.column("Kön"), area=Source.column("Stadsdelsområde"),
                       group=Source.column("Utbildningsform"), value="Helårsplatser")
+    return data, mapping
+
+
+def _caches(data_dir) -> list:
+    return list((data_dir / "raw" / "uploads").rglob(".observations-*.parquet"))
+
+
+def test_store_from_the_build_the_cache_and_the_file_are_the_same_bytes(data_dir, monkeypatch):
+    data, mapping = _upload_sample()
     result = imports.commit(data, "SYNTETISK.csv", mapping, uploaded_by="test")
     committed = (result.build.path / "observations.parquet").read_bytes()
-    caches = list((data_dir / "raw" / "uploads").rglob(".observations-*.parquet"))
-    assert len(caches) == 1  # written beside the build, after the commit point
+    assert _caches(data_dir) == []  # the rows are written once: the store is the cache
+    with monkeypatch.context() as m:
+        m.setattr(ingest, "prepare", lambda *a, **k: pytest.fail("the file was prepared again"))
+        assert (build(force=True).path / "observations.parquet").read_bytes() == committed  # from the build
+    for old in (data_dir / "processed").glob("build-*"):  # no build holds it: prepared from the file
+        shutil.rmtree(old)
     assert (build(force=True).path / "observations.parquet").read_bytes() == committed
-    caches[0].unlink()
-    assert (build(force=True).path / "observations.parquet").read_bytes() == committed  # prepared from the file
-    assert len(list((data_dir / "raw" / "uploads").rglob(".observations-*.parquet"))) == 1
+    assert len(_caches(data_dir)) == 1  # kept after preparing the file
+    for old in (data_dir / "processed").glob("build-*"):
+        shutil.rmtree(old)
+    assert (build(force=True).path / "observations.parquet").read_bytes() == committed  # from the cache
+
+
+def test_a_build_from_other_code_is_not_taken_as_the_cache(data_dir, monkeypatch):
+    data, mapping = _upload_sample()
+    result = imports.commit(data, "SYNTETISK.csv", mapping, uploaded_by="test")
+    committed = pl.read_parquet(result.build.path / "observations.parquet")
+    monkeypatch.setattr(uploads, "_code_fingerprint", lambda: "other code")
+    assert uploads.from_builds(data_dir / "processed", imports.history()[0]) is None
+    assert pl.read_parquet(build(force=True).path / "observations.parquet").equals(committed)  # from the file
+
+
+def test_undo_keeps_the_rows_for_redo(data_dir):
+    data, mapping = _upload_sample()
+    first = imports.commit(data, "SYNTETISK.csv", mapping, uploaded_by="test")
+    committed = (first.build.path / "observations.parquet").read_bytes()
+    import_id = first.record["id"]
+    imports.undo(import_id, by="test")
+    assert len(_caches(data_dir)) == 1  # written from the store before the rows left it
+    cached = uploads._read_cache_file(_caches(data_dir)[0])
+    from_store = pl.read_parquet(committed).filter(pl.col("dataset") == import_id)
+    assert cached.equals(from_store.with_columns(is_preferred=pl.lit(True), has_conflict=pl.lit(False)))
+    assert (imports.redo(import_id, by="test").build.path / "observations.parquet").read_bytes() == committed

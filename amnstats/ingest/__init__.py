@@ -59,7 +59,7 @@ class Prepared:
     refused        the file cannot be used at all (problems say why; table is None)
     needs_mapping  read, but the mapping is incomplete or does not fit (mapping.missing, problems)
     invalid        mapped, but values are wrong (problems name row and column)
-    ready          observations are valid; warnings may still deserve a look
+    ready          observations are valid (in store order); warnings may still deserve a look
     `candidates` (the mapped rows before validation) is kept only when they did not validate.
     """
 
@@ -154,6 +154,14 @@ def prepare(
         result.status, result.problems = "invalid", errors
         return result
     # The candidate rows are kept only to explain a file that did not validate: a million of
-    # them beside the observations would double what an import holds in memory.
-    result.status, result.observations, result.candidates = "ready", observations, None
+    # them beside the observations would double what an import holds in memory. Observations come
+    # in store order: preview and commit then hold no second, sorted copy.
+    result.candidates = None
+    result.status, result.observations = "ready", _in_store_order(observations)
     return result
+
+
+def _in_store_order(observations: pl.DataFrame) -> pl.DataFrame:
+    from ..sources.uploads import in_store_order  # imported here: the sources import this package
+
+    return in_store_order(observations)

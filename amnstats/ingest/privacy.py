@@ -81,14 +81,30 @@ def is_person_header(header: str) -> bool:
     return bool(words & _PERSON_WORDS) and not (words & _NOT_PERSON)
 
 
+def _could_match(cells: pl.Series) -> pl.Series:
+    """Cells the cheap pattern could flag: at least 10 bytes (ten digits) or an '@'."""
+    return (cells.str.len_bytes() >= 10) | cells.str.contains("@", literal=True)
+
+
+def _few_labels(cells: pl.Series) -> bool:
+    """A long column of repeated labels (areas, months, genders): screening its distinct values
+    says whether any cell can match, at a fraction of screening every cell."""
+    return cells.len() > 10_000 and cells.head(2000).n_unique() <= 200
+
+
 def _screen(cells: pl.Series, rows: pl.Series) -> pl.DataFrame:
     """(text, row) of the cells the cheap pattern flags, in file order. Only cells that could
-    match are searched: at least 10 bytes (ten digits) or an '@'; short numbers, codes and
-    labels, most of a file, are passed over with two cheap vectorised tests."""
-    maybe = (cells.str.len_bytes() >= 10) | cells.str.contains("@", literal=True)
-    where = maybe.arg_true()
+    match are searched; short numbers, codes and labels, most of a file, are passed over with
+    two cheap vectorised tests. A column of repeated labels is first screened by its distinct
+    values: when none matches, no cell does (the usual case); else every cell is, for the rows."""
+    empty = pl.DataFrame({"text": [], "row": []}, schema={"text": pl.String, "row": pl.Int64})
+    if _few_labels(cells):
+        labels = cells.unique()
+        if not labels.filter(_could_match(labels)).str.contains(_SCREEN).any():
+            return empty
+    where = _could_match(cells).arg_true()
     if where.is_empty():
-        return pl.DataFrame({"text": [], "row": []}, schema={"text": pl.String, "row": pl.Int64})
+        return empty
     if where.len() < cells.len():
         cells, rows = cells.gather(where), rows.gather(where)
     hit = cells.str.contains(_SCREEN)

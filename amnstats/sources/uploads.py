@@ -1,13 +1,15 @@
 """Analysts' uploads (data/raw/uploads/<id>/): each active import re-read with its stored mapping.
 
-What an import turned into (validated observations, in store order) is kept beside the file as
-`.observations-<key>.parquet`, written (atomically) while the build that follows the import's
-commit point runs; that build takes the frame from memory (hand_over). The key covers the
-file, the mapping and the code and catalogue that read it, so later builds concatenate that
-result instead of reading and validating every upload again; with any of them changed (or the
-cache missing or unreadable) the upload is prepared from its file as before. The cache is a
-dot-file: not part of the input fingerprint, and safe to delete. Columns that are the same on
-every row (series, measure, unit, dataset, ...) are stored once, in the file's footer.
+What an import turned into (validated observations, in store order) is identified by a key that
+covers the file, the mapping and the code and catalogue that read it. The build that follows the
+import's commit point takes the frame from memory (hand_over) and records the key in its
+manifest: the store itself is then the cache, and a million rows are written once, not twice.
+Later builds take the import's rows from a build whose manifest has the same key, or from
+`.observations-<key>.parquet` beside the file (written when an import is undone, or after the
+file had to be prepared again); with neither (or the code, catalogue or mapping changed) the
+upload is prepared from its file as before. The cache is a dot-file: not part of the input
+fingerprint, and safe to delete. Columns that are the same on every row (series, measure, unit,
+dataset, ...) are stored once, in its footer.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import os
 import tempfile
 import weakref
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +28,13 @@ import polars as pl
 
 from ..problems import Problem
 from . import SourceBatch
+
+
+@dataclass
+class UploadBatch(SourceBatch):
+    """`keys`: {import id: cache_key} of the imports loaded; the build records them in its
+    manifest, so a later build can take an import's rows from it (from_builds)."""
+    keys: dict[str, str] = field(default_factory=dict)
 
 CACHE_FORMAT = "2"  # 2: columns the same on every row stored once, in the footer
 _memo: dict[str, pl.DataFrame] = {}  # cache path -> observations, handed over within one process
@@ -43,26 +53,82 @@ def _code_fingerprint() -> str:
     return h.hexdigest()
 
 
-def cache_path(folder: Path, record: dict) -> Path:
-    """Where the observations of this import (file + mapping + code + catalogue) are cached."""
+def cache_key(record: dict) -> str:
+    """What identifies the observations of this import: file + mapping + code + catalogue."""
     from .. import paths
     from ..build import _hash
 
     catalogue = [_hash(p) for p in sorted(paths.CATALOGUE_DIR.glob("*.csv"))]
     key = json.dumps([record["sha256"], record["mapping"], record.get("sheet"), record["filename"], record["id"],
                       _code_fingerprint(), catalogue], sort_keys=True, ensure_ascii=False)
-    return folder / f".observations-{hashlib.sha256(key.encode()).hexdigest()[:16]}.parquet"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def store_order(observations: pl.DataFrame) -> np.ndarray | None:
-    """The row order that puts an upload's observations in store order (None: sort them with
-    polars). Remembered for the last frame while it lives: preview and commit share it."""
-    from ..build import STORE_ORDER, sort_order
+def cache_path(folder: Path, record: dict) -> Path:
+    """Where the observations of this import are cached (see cache_key)."""
+    return folder / f".observations-{cache_key(record)}.parquet"
 
-    global _last_order
+
+def _builds(processed_dir: Path) -> list[Path]:
+    """The build folders, the current one first."""
+    from ..build import current_build
+
+    cur = current_build(processed_dir)
+    others = sorted((p for p in processed_dir.glob("build-*") if p.is_dir() and p != cur), reverse=True)
+    return ([cur] if cur else []) + others
+
+
+def from_builds(processed_dir: Path | None, record: dict) -> pl.DataFrame | None:
+    """This import's observations, in store order, taken from a complete build whose manifest
+    has the same key (None: no such build). The build may have marked some of them as repeated
+    by another source; as the import turned into them, every one is preferred, none in conflict."""
+    from ..build import verify_build
+    from ..schema import OBSERVATION_SCHEMA
+
+    if processed_dir is None or not processed_dir.exists():
+        return None
+    key = cache_key(record)
+    for folder in _builds(processed_dir):
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text())
+        except (OSError, ValueError):
+            continue
+        want = manifest.get("uploads", {}).get(record["id"])
+        if not want or want[0] != key or verify_build(folder) is not None:
+            continue
+        try:
+            rows = (pl.scan_parquet(folder / "observations.parquet").filter(pl.col("dataset") == record["id"])
+                    .with_columns(is_preferred=pl.lit(True), has_conflict=pl.lit(False)).collect())
+        except (OSError, pl.exceptions.PolarsError):
+            continue
+        if rows.schema == OBSERVATION_SCHEMA and rows.height == want[1]:
+            return rows
+    return None
+
+
+def keep(folder: Path, record: dict, processed_dir: Path) -> None:
+    """Write this import's cache file from a build that holds its rows, if it has none (before
+    the import leaves the store, e.g. when it is undone: redo then need not prepare the file)."""
+    if cache_path(folder, record).exists():
+        return
+    if (rows := from_builds(processed_dir, record)) is not None:
+        write_cache(folder, record, rows)
+
+
+_IN_ORDER = "in store order"  # remembered for a frame that in_store_order made
+
+
+def _remembered(observations: pl.DataFrame):
+    """What is remembered for this very frame: its order, _IN_ORDER, or _UNKNOWN."""
     if _last_order is not None and _last_order[0]() is observations:
         return _last_order[1]
-    order = sort_order(observations, list(STORE_ORDER))
+    return _UNKNOWN
+
+
+def _remember(observations: pl.DataFrame, order) -> None:
+    """Remembered for the last frame while it lives (a weak reference): prepare, preview and
+    commit share one sort."""
+    global _last_order
 
     def drop(ref) -> None:
         global _last_order
@@ -70,20 +136,46 @@ def store_order(observations: pl.DataFrame) -> np.ndarray | None:
             _last_order = None
 
     _last_order = (weakref.ref(observations, drop), order)
+
+
+def store_order(observations: pl.DataFrame) -> np.ndarray | None:
+    """The row order that puts an upload's observations in store order (None: sort them with
+    polars)."""
+    from ..build import STORE_ORDER, sort_order
+
+    known = _remembered(observations)
+    if known is _IN_ORDER:
+        return np.arange(observations.height)
+    if known is not _UNKNOWN:
+        return known
+    order = sort_order(observations, list(STORE_ORDER))
+    _remember(observations, order)
     return order
 
 
-_last_order: tuple[weakref.ref, np.ndarray | None] | None = None
+_UNKNOWN = object()
+_last_order: tuple[weakref.ref, object] | None = None
+
+
+def is_in_store_order(observations: pl.DataFrame) -> bool:
+    """Whether this frame came from in_store_order (prepare's observations do): no sort needed."""
+    return _remembered(observations) is _IN_ORDER
 
 
 def in_store_order(observations: pl.DataFrame) -> pl.DataFrame:
-    """An upload's observations sorted as observations.parquet is."""
+    """An upload's observations sorted as observations.parquet is (the frame itself when it came
+    from here)."""
     from ..build import STORE_ORDER, sorted_frame
 
+    if is_in_store_order(observations):
+        return observations
     order = store_order(observations)
     if order is None:
-        return sorted_frame(observations, list(STORE_ORDER))
-    return observations.rechunk()[pl.Series(order)]
+        out = sorted_frame(observations, list(STORE_ORDER))
+    else:
+        out = observations.rechunk()[pl.Series(order)]
+    _remember(out, _IN_ORDER)
+    return out
 
 
 def hand_over(folder: Path, record: dict, observations: pl.DataFrame) -> None:
@@ -184,12 +276,14 @@ def _read_cache_file(path: Path) -> pl.DataFrame:
     return obs.with_columns(add).select([c for c in OBSERVATION_SCHEMA.names() if c in obs.columns or c in constants])
 
 
-def load(raw_dir: Path) -> SourceBatch:
+def load(raw_dir: Path, processed_dir: Path | None = None) -> SourceBatch:
+    """Every active import's observations: handed over, from a build that holds them
+    (`processed_dir`), from the cache file, or prepared from the file."""
     from ..build import _hash
     from ..imports import RECORD, read_record
     from ..ingest import Mapping, prepare
 
-    batch = SourceBatch()
+    batch = UploadBatch()
     root = raw_dir / "uploads"
     if not root.exists():
         return batch
@@ -205,6 +299,8 @@ def load(raw_dir: Path) -> SourceBatch:
         cached = cache_path(folder, record)
         observations = _read_cache(cached)
         if observations is None:
+            observations = from_builds(processed_dir, record)
+        if observations is None:
             prepared = prepare(path.read_bytes(), record["filename"], Mapping.from_dict(record["mapping"]),
                                sheet=record.get("sheet"), dataset_id=record["id"])
             if not prepared.ok:
@@ -216,6 +312,7 @@ def load(raw_dir: Path) -> SourceBatch:
             except OSError:
                 pass  # a read-only folder: the next build prepares the file again
         batch.candidates.append(observations)
+        batch.keys[record["id"]] = cache_key(record)
         date = record["uploaded_at"][:10]
         batch.datasets.append({
             "id": record["id"], "title": record["title"], "producer": record["producer"],
