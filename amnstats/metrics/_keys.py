@@ -204,10 +204,15 @@ class ObsKeys:
         """Per row: the index of the key column's value in labels, -1 for others."""
         key = ("codes", col, tuple(labels))
         if key not in self.cache:
-            per_key = self.key_frame[col].replace_strict(list(labels), np.arange(len(labels)), default=-1,
-                                                         return_dtype=pl.Int64).to_numpy()
-            self.cache[key] = per_key[self.ids] if self.n_keys else np.zeros(0, np.int64)
+            self.cache[key] = self.key_codes(col, labels)[self.ids] if self.n_keys else np.zeros(0, np.int64)
         return self.cache[key]
+
+    def key_codes(self, col: str, labels: tuple[str, ...], other: int = -1) -> np.ndarray:
+        """Per series key: the index of the key column's value in labels, `other` for others."""
+        if not self.n_keys:
+            return np.zeros(0, np.int64)
+        return self.key_frame[col].replace_strict(list(labels), np.arange(len(labels)), default=other,
+                                                  return_dtype=pl.Int64).to_numpy()
 
     # -- periods
     @cached_property

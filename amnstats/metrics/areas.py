@@ -26,11 +26,13 @@ from ._keys import (
     CITY,
     MISSING,
     OK,
+    SERIES_KEY,
     STATUS_NAMES,
     SUPPRESSED,
     ObsKeys,
     dense,
     filter_rows,
+    find_rows,
     labelled,
     preferred,
     prepare,
@@ -39,6 +41,8 @@ from ._keys import (
 )
 
 CELL = ("series", "measure", "period", "gender", "group", "kind", "target_setter")
+_PART_KEY = tuple(c for c in SERIES_KEY if c != "area")  # a cell is a part key and a period
+_PLACE = tuple(c for c in _PART_KEY if c != "measure")  # a share's parts share its place
 REORGANISED = date(2020, 7, 1)  # Hägersten-Liljeholmen + Älvsjö -> Hägersten-Älvsjö
 # A share measure and the two counts it is the ratio of (numerator, denominator).
 SHARE_PARTS: dict[tuple[str, str], tuple[str, str]] = {
@@ -65,13 +69,20 @@ def merged_districts() -> dict[str, tuple[str, ...]]:
 
 @dataclass
 class _Board:
-    """Values of one area per column for each cell (series key minus area, period)."""
+    """Each cell's (series key minus area, period) value in each board area: one row per area,
+    so an area's values, and a group's sums, are contiguous runs over the cells."""
 
-    cell: np.ndarray  # per row
-    value: np.ndarray  # (cells, areas), NaN where absent
-    status: np.ndarray  # (cells, areas), MISSING where absent
-    count: np.ndarray  # (cells, areas), rows per cell and area (more than 1: ambiguous)
-    representative: np.ndarray  # per cell, a row of it (-1: none among the areas)
+    value: np.ndarray  # (areas, cells), NaN where absent
+    status: np.ndarray  # (areas, cells), MISSING where absent
+    seen: np.ndarray  # (areas, cells), the area has a row in the cell
+    single: np.ndarray  # (areas, cells), exactly one row (more than one: ambiguous)
+    representative: np.ndarray  # per cell, its last row in a board area (-1: none)
+    cell: np.ndarray | None  # per row (-1: none); None: key_cell[key] + period
+    key_cell: np.ndarray | None  # per series key, its cell in the first period
+
+    def row_cells(self, k: ObsKeys) -> np.ndarray:
+        """Each row's cell (-1: none)."""
+        return self.cell if self.cell is not None else self.key_cell[k.ids] + k.pid
 
 
 def _board(k: ObsKeys, areas: list[str]) -> _Board:
@@ -100,27 +111,73 @@ def _districts_in(k: ObsKeys) -> set[str]:
     return k.cache["districts"]
 
 
+_BLOCK = 1 << 20  # rows per block of the board's scatter
+
+
 def _make_board(k: ObsKeys, areas: list[str]) -> _Board:
+    width = len(areas)
+    column = k.key_codes("area", tuple(areas), other=width)  # per key; other areas: a spare row
+    size, key_cell, cell = _number_cells(k, column, width)
+    key_slot = column * size if key_cell is None else column * size + key_cell
+    # Scatter the rows into their slots, a block of rows at a time: the per-row temporaries
+    # stay small and are reused (no fresh pages of memory for ten million rows' slots).
+    # `row` keeps the last row written to a slot (numpy writes repeated indices in order).
+    value = np.full((width + 1) * size, np.nan)
+    status = np.full((width + 1) * size, MISSING, np.int8)
+    row = np.full((width + 1) * size, -1, np.int32 if k.n < 2**31 else np.int64)
+    for start in range(0, k.n, _BLOCK):
+        rows = slice(start, min(start + _BLOCK, k.n))
+        slot = _row_slots(k, key_slot, cell, rows)
+        value[slot] = k.values[rows]
+        status[slot] = k.status[rows]
+        row[slot] = np.arange(rows.start, rows.stop, dtype=row.dtype)
+    repeated = np.count_nonzero(row >= 0) < k.n  # some slot has two rows (rare): count them
+    value, status, row = (a.reshape(width + 1, size)[:width] for a in (value, status, row))
+    seen = row >= 0
+    single = seen
+    if repeated:
+        count = np.bincount(_row_slots(k, key_slot, cell, slice(0, k.n)), minlength=(width + 1) * size)
+        single = count[:width * size].reshape(width, size) == 1
+    representative = row.max(axis=0, initial=-1).astype(np.int64)
+    return _Board(value, status, seen, single, representative, cell, key_cell)
+
+
+def _row_slots(k: ObsKeys, key_slot: np.ndarray, cell: np.ndarray | None, rows: slice) -> np.ndarray:
+    """The rows' slots in the board: key_slot (the key's area row, and its cell in the
+    first period when cells are numbered per key) plus the period, or plus the row's cell."""
+    slot = key_slot[k.ids[rows]]
+    slot += k.pid[rows] if cell is None else np.maximum(cell[rows], 0)
+    return slot
+
+
+def _number_cells(k: ObsKeys, column: np.ndarray, width: int) -> tuple[int, np.ndarray | None, np.ndarray | None]:
+    """(number of cells, each key's cell in the first period or None, each row's cell or None).
+
+    Per key when cells are few enough: part keys are numbered in the order of their last key
+    in a board area and periods in order of appearance, so in a table sorted by key the
+    cells are in the order of their last rows (the order aggregate_areas writes) and need
+    no sort. Otherwise per row, by k.cells; sparse cells renumbered, -1 for other areas."""
+    part_key, n = k.coarse(_PART_KEY)
+    n_periods = len(k.periods)
+    if _small_enough(n * n_periods * width, k.n):
+        inside = column < width
+        last = np.full(n, -1, np.int64)
+        np.maximum.at(last, part_key[inside], k.first_row[inside])
+        rank = np.empty(n, np.int64)
+        rank[np.argsort(last, kind="stable")] = np.arange(n)
+        return n * n_periods, rank[part_key] * n_periods, None
     cell, size = k.cells(without=("area",))
-    column = k.column_codes("area", tuple(areas))
-    every = k.n == 0 or column.min() >= 0  # every row in a board area (the usual case): no gathers by rows
-    rows = np.arange(k.n) if every else np.flatnonzero(column >= 0)
-    width = max(len(areas), 1)
-    if size * width > max(8 * k.n, 1_000_000):  # sparse cells: renumber the ones the areas use
-        used, _, size = dense(cell if every else cell[rows])
+    if not _small_enough(size * width, k.n):  # sparse cells: renumber the ones the areas use
+        inside = column[k.ids] < width
+        used, _, size = dense(cell[inside])
         cell = np.full(k.n, -1, np.int64)
-        cell[rows] = used
-    cell_r, column_r = (cell, column) if every else (cell[rows], column[rows])
-    flat = cell_r * width
-    flat += column_r
-    count = np.bincount(flat, minlength=size * width).reshape(size, width)
-    value = np.full(size * width, np.nan)
-    value[flat] = k.values if every else k.values[rows]
-    status = np.full(size * width, MISSING, np.int8)
-    status[flat] = k.status if every else k.status[rows]
-    representative = np.full(size, -1, np.int64)
-    representative[cell_r] = rows
-    return _Board(cell, value.reshape(size, width), status.reshape(size, width), count, representative)
+        cell[inside] = used
+    return max(size, 1), None, cell  # at least one cell: rows of other areas point at it
+
+
+def _small_enough(n_slots: int, n_rows: int) -> bool:
+    """Is a board of n_slots cheap next to the frame's rows?"""
+    return n_slots <= max(8 * n_rows, 1_000_000)
 
 
 def area_comparison(obs: pl.DataFrame, attrs: pl.DataFrame | None = None, city: str = CITY,
@@ -138,21 +195,21 @@ def area_comparison(obs: pl.DataFrame, attrs: pl.DataFrame | None = None, city: 
     district_names = _districts_in(k)
     board = _board(k, columns)
     value = k.values
-    size = len(board.representative)
-    at = np.where(board.cell >= 0, board.cell, size)  # each row's cell; `size`: none (a slot of nulls)
+    size = board.value.shape[1]
+    cell = board.row_cells(k)
+    at = np.where(cell >= 0, cell, size)  # each row's cell; `size`: none (a slot of nulls)
     has_cell = at < size
     # Per cell first (few), then one lookup per row.
-    city_of = np.append(np.where(board.count[:, 0] == 1, board.value[:, 0], np.nan), np.nan)
+    city_of = np.append(np.where(board.single[0], board.value[0], np.nan), np.nan)
     value_city = city_of[at]
 
-    # Rank within each cell's row of the board (few districts), then look each row up.
+    # Rank within each cell (few districts), then look each row up.
     ranked = [i for i, a in enumerate(columns) if a in district_names]
-    rank_board, n_ranked = _ranks(board, ranked, k.direction_key[k.ids[np.maximum(board.representative, 0)]] < 0)
+    rank_board, n_ranked = _ranks(board.value[ranked], k.direction_key[k.ids[np.maximum(board.representative, 0)]] < 0)
     column = k.column_codes("area", tuple(columns[i] for i in ranked))
-    width = max(len(ranked), 1)
-    rank_of = np.zeros((size + 1) * width, np.float64)
-    rank_of[:size * width] = rank_board.reshape(-1) if len(ranked) else 0
-    rank = rank_of[at * width + np.maximum(column, 0)]
+    rank_of = np.zeros((max(len(ranked), 1), size + 1), np.float64)  # column `size`: no cell
+    rank_of[:len(ranked), :size] = rank_board
+    rank = rank_of.reshape(-1)[np.maximum(column, 0) * (size + 1) + at]
     rank[(column < 0) | np.isnan(value) | ~has_cell] = np.nan
     return obs.with_columns(
         to_series("value_city", value_city),
@@ -163,23 +220,21 @@ def area_comparison(obs: pl.DataFrame, attrs: pl.DataFrame | None = None, city: 
     )
 
 
-def _ranks(board: _Board, ranked: list[int], lower_better: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(rank of each district in its cell, 1 = best, ties share the better rank; districts
-    ranked per cell). Missing values sort last and get no rank of their own."""
-    values = board.value[:, ranked]
-    scores = np.where(lower_better[:, None], values, -values)  # smaller score = better
+def _ranks(values: np.ndarray, lower_better: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """values: (districts, cells). (rank of each district in its cell, 1 = best, ties share
+    the better rank; districts ranked per cell). Missing values sort last and get no rank."""
+    scores = np.where(lower_better[None, :], values, -values)  # smaller score = better
     scores[np.isnan(values)] = np.inf
     # Rank = 1 + the districts with a strictly better score: ties share the better rank.
-    # Districts are few (13): a comparison per pair of columns beats a sort per row.
-    by_district = np.ascontiguousarray(scores.T)  # (districts, cells): each comparison streams
-    ranks = np.ones(by_district.shape, np.int16)
-    better = np.empty(len(scores), bool)
-    for j, column in enumerate(by_district):
-        for i, other in enumerate(by_district):
+    # Districts are few (13): a comparison per pair of rows beats a sort per cell.
+    ranks = np.ones(scores.shape, np.int16)
+    better = np.empty(scores.shape[1], bool)
+    for j, column in enumerate(scores):
+        for i, other in enumerate(scores):
             if i != j:
                 np.less(other, column, out=better)
                 ranks[j] += better
-    return np.ascontiguousarray(ranks.T), np.isfinite(by_district).sum(axis=0)
+    return ranks, np.isfinite(scores).sum(axis=0)
 
 
 def per_capita(obs: pl.DataFrame, population: pl.DataFrame, per: int = 10_000,
@@ -268,8 +323,8 @@ class _Cells:
     one contiguous row per area, so a group's sum adds a few rows (no matrix product)."""
 
     rep: np.ndarray  # a row of each cell
-    value: np.ndarray  # the value where exactly one row has one, else 0
-    has: np.ndarray  # exactly one row has a value
+    value: np.ndarray  # the value of a row (NaN: none); counts only where `has`
+    has: np.ndarray  # exactly one row, and it has a value
     seen: np.ndarray  # there is a row
     suppressed: np.ndarray  # a row is suppressed
     approximate: np.ndarray  # a row is approximate
@@ -279,16 +334,26 @@ def _cells(k: ObsKeys, areas: list[str]) -> _Cells:
     key = ("cells", tuple(areas))
     if key not in k.cache:
         board = _board(k, areas)
-        cells = np.flatnonzero(board.representative >= 0)
-        cells = cells[np.argsort(board.representative[cells], kind="stable")]  # output in row order
-        count = board.count[cells].T
-        value = board.value[cells].T
-        status = board.status[cells].T
-        seen = count > 0
-        has = (count == 1) & ~np.isnan(value)
-        k.cache[key] = _Cells(board.representative[cells], np.where(has, value, 0.0), has, seen,
-                              seen & (status == SUPPRESSED), seen & (status == APPROXIMATE))
+        cells = _in_row_order(board.representative)
+
+        def take(a: np.ndarray) -> np.ndarray:
+            return a if cells is None else np.take(a, cells, axis=1)  # C order: rows stay contiguous
+        value, status, seen = take(board.value), take(board.status), take(board.seen)
+        has = take(board.single) & ~np.isnan(value)
+        # Absent slots have status MISSING: only a row can be suppressed or approximate.
+        k.cache[key] = _Cells(board.representative if cells is None else board.representative[cells],
+                              value, has, seen, status == SUPPRESSED, status == APPROXIMATE)
     return k.cache[key]
+
+
+def _in_row_order(representative: np.ndarray) -> np.ndarray | None:
+    """The cells that have a row, in the order of their rows; None when that is every cell
+    in its own order (a table sorted by key: nothing to sort or gather)."""
+    cells = np.flatnonzero(representative >= 0)
+    rows = representative[cells]
+    if len(cells) == len(representative) and bool((rows[1:] > rows[:-1]).all()):
+        return None
+    return cells[np.argsort(rows)]  # rows are distinct: every sort gives the same order
 
 
 @dataclass
@@ -306,11 +371,11 @@ def _group_sums(c: _Cells, members: list[list[int]]) -> _GroupSums:
     """Every group's sums: members are the area rows of each group."""
     n_cells = len(c.rep)
     shape = (len(members), n_cells)
-    partial, present = np.zeros(shape), np.zeros(shape, np.int64)
+    partial, present = np.zeros(shape), np.zeros(shape, np.int16)  # groups have fewer than 2**15 members
     suppressed, approximate, seen = np.zeros(shape, bool), np.zeros(shape, bool), np.zeros(shape, bool)
     for g, rows in enumerate(members):
         for m in rows:
-            partial[g] += c.value[m]
+            np.add(partial[g], c.value[m], out=partial[g], where=c.has[m])  # no copy of values with zeros
             present[g] += c.has[m]
             suppressed[g] |= c.suppressed[m]
             approximate[g] |= c.approximate[m]
@@ -360,27 +425,37 @@ def _sum_areas(k: ObsKeys, groups: dict[str, tuple[str, ...]],
     # increasing), so their columns are a filter of the frame, not a gather; a group that
     # has every cell reuses that frame as it is (no copy), others filter it.
     per_group = keep.sum(axis=1)
-    group_at = np.repeat(np.arange(len(groups)), per_group)
-    n_members = np.array([len(m) for m in groups.values()])
     rep_mask = np.zeros(k.n, bool)
     rep_mask[main.rep] = True
     cells_frame = filter_rows(k.frame, rep_mask, (*CELL, "period_start", "period_end", "period_type", "unit"))
-    pieces = [cells_frame if n == len(main.rep) else filter_rows(cells_frame, keep[g])
-              for g, n in enumerate(per_group) if n]
-    total = result.total[keep]
-    return pl.concat(pieces, rechunk=False).with_columns(
-        labelled(tuple(groups), group_at + 1, "area", as_string=True),
-        area_type=pl.lit(area_type),
-        value=to_series("value", total),
-        status=labelled(STATUS_NAMES, result.state[keep] + np.int8(1), "status", as_string=True),
-        dataset=pl.lit(""), source=pl.lit("amnstats.metrics.aggregate_areas"),
-        source_label=pl.lit("Beräknat från stadsdelsområdenas värden"),
-        note=pl.lit(""), is_preferred=pl.lit(True), has_conflict=pl.lit(False),
-        value_partial=to_series("value_partial", result.partial[keep]),
-        n_members=pl.Series(n_members[group_at], dtype=pl.Int64),
-        n_present=pl.Series(result.present[keep], dtype=pl.Int64),
-        is_complete=pl.Series(~np.isnan(total)),
-    ).select(*OBSERVATION_SCHEMA.names(), *GROUP_EXTRAS)
+    cells_frame = cells_frame.rechunk()  # a chunk per column, as the columns added below (a no-op if so)
+
+    every = bool(keep.all())
+
+    def kept(a: np.ndarray) -> np.ndarray:  # (groups, cells) -> the output's rows
+        return a.reshape(-1) if every else a[keep]
+    total = kept(result.total)
+    added = [
+        to_series("value", total),
+        labelled(STATUS_NAMES, kept(result.state) + np.int8(1), "status", as_string=True),
+        to_series("value_partial", kept(result.partial)),
+        pl.Series("n_present", kept(result.present), dtype=pl.Int64),
+        pl.Series("is_complete", ~np.isnan(total)),
+    ]
+    # One piece per group with every column: a frame whose columns are chunked alike is not
+    # copied into one chunk per column (as adding columns to the concatenated pieces would).
+    constant = {"area_type": pl.lit(area_type), "dataset": pl.lit(""),
+                "source": pl.lit("amnstats.metrics.aggregate_areas"),
+                "source_label": pl.lit("Beräknat från stadsdelsområdenas värden"), "note": pl.lit(""),
+                "is_preferred": pl.lit(True), "has_conflict": pl.lit(False)}
+    pieces, start = [], 0
+    for g, (name, n) in enumerate(zip(groups, per_group.tolist())):
+        if n:
+            rows = cells_frame if n == len(main.rep) else filter_rows(cells_frame, keep[g])
+            pieces.append(rows.hstack([c.slice(start, n) for c in added]).with_columns(
+                area=pl.lit(name), n_members=pl.lit(len(groups[name]), pl.Int64), **constant))
+            start += n
+    return pl.concat(pieces, rechunk=False).select(*OBSERVATION_SCHEMA.names(), *GROUP_EXTRAS)
 
 
 def _part_values(sums: list[_GroupSums], source: np.ndarray, at: np.ndarray):
@@ -388,12 +463,13 @@ def _part_values(sums: list[_GroupSums], source: np.ndarray, at: np.ndarray):
     n_groups = sums[0].total.shape[0]
     value = np.full((n_groups, len(at)), np.nan)
     state = np.full((n_groups, len(at)), MISSING, np.int8)
-    present = np.zeros((n_groups, len(at)), np.int64)
+    present = np.zeros((n_groups, len(at)), np.int16)
     for s, part in enumerate(sums):
-        here = source == s
-        value[:, here] = part.total[:, at[here]]
-        state[:, here] = part.state[:, at[here]]
-        present[:, here] = part.present[:, at[here]]
+        cells = np.flatnonzero(source == s)
+        found = at[cells]
+        for out, sums_of in ((value, part.total), (state, part.state), (present, part.present)):
+            for g in range(n_groups):  # a group at a time: gathers from one contiguous row
+                out[g][cells] = sums_of[g][found]
     return value, state, present
 
 
@@ -403,68 +479,69 @@ def _all_members() -> tuple[str, ...]:
 
 def _worst(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """suppressed > missing > approximate > ordinary."""
-    def either(code):
-        return (a == code) | (b == code)
-    return np.where(either(SUPPRESSED), SUPPRESSED, np.where(either(MISSING), MISSING,
-                                                              np.where(either(APPROXIMATE), APPROXIMATE, OK)))
+    return _BY_SEVERITY[np.maximum(_SEVERITY[a], _SEVERITY[b])]
+
+
+_SEVERITY = np.zeros(4, np.int8)
+_SEVERITY[[OK, APPROXIMATE, MISSING, SUPPRESSED]] = np.arange(4)  # status code -> severity
+_BY_SEVERITY = np.argsort(_SEVERITY).astype(np.int8)  # severity -> status code
 
 
 def _share_parts(sources: list[ObsKeys], reps: list[np.ndarray],
                  share_parts: dict[tuple[str, str], tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
     """For each cell of the first source: where its numerator and denominator cells are,
     as (source, position) rows of a 2 x cells array; source -1 when a declared part is
-    absent, -2 for cells that are not shares with declared parts."""
+    absent (or is in two sources), -2 for cells that are not shares with declared parts."""
     n = len(reps[0])
     none = np.full((2, n), -2, np.int64)
     if n == 0 or not (set(share_parts) & sources[0].measures):
         return none, none.copy()
-    # Everything per series key (few), then per cell by its key and period: no string work per cell.
-    main_k = sources[0]
-    pairs = main_k._measure_per_key
-    num_of = pl.Series([share_parts.get(p, (None, None))[0] for p in pairs], dtype=pl.String)
-    den_of = pl.Series([share_parts.get(p, (None, None))[1] for p in pairs], dtype=pl.String)
-    key_of = main_k.ids[reps[0]]
-    declared = num_of.is_not_null().to_numpy()[key_of]
-    if not declared.any():
-        return none, none.copy()
-    # A cell is found by a hash of (its place: the cell without the measure, the measure).
-    known_h, known_src, known_at, main_place = [], [], [], None
-    for s, (k, rep) in enumerate(zip(sources, reps)):
-        place = _place_hash(k, rep)
-        known_h.append(_mix(place, k.key_frame["measure"].hash().to_numpy()[k.ids[rep]]))
-        known_src.append(np.full(len(rep), s, np.int64))
-        known_at.append(np.arange(len(rep), dtype=np.int64))
-        if s == 0:
-            main_place = place
-    h, src, at = (np.concatenate(x) for x in (known_h, known_src, known_at))
-    order = np.argsort(h, kind="stable")
-    h, src, at = h[order], src[order], at[order]
-    unique = np.ones(len(h), bool)  # a hash found twice answers nothing (as a join on unique keys)
-    if len(h) > 1:
-        repeated = h[1:] == h[:-1]
-        unique[1:] &= ~repeated
-        unique[:-1] &= ~repeated
-    h, src, at = h[unique], src[unique], at[unique]
+    # A cell is a part key (the series key minus area) and a period. Parts are matched per
+    # part key and per period label (few of each); then each cell takes a few integer lookups.
+    main = sources[0]
+    part_key, key_frame = _part_keys(main)
+    cell_key, cell_period = part_key[main.ids[reps[0]]], main.pid[reps[0]]
+    place = row_hash(key_frame, _PLACE)
+    pairs = key_frame.select("series", "measure").rows()
     out = []
-    for names in (num_of, den_of):
-        wanted = _mix(main_place, names.fill_null("").hash().to_numpy()[key_of])
-        pos = np.minimum(np.searchsorted(h, wanted), max(len(h) - 1, 0))
-        hit = (h[pos] == wanted) if len(h) else np.zeros(len(wanted), bool)
-        found_src = np.where(hit, src[pos] if len(h) else -1, -1)
-        found_at = np.where(hit, at[pos] if len(h) else 0, 0)
-        out.append(np.stack([np.where(declared, found_src, -2), found_at]))
+    for i in (0, 1):  # numerators, then denominators
+        names = [share_parts.get(p, (None, None))[i] for p in pairs]  # per part key of main
+        declared = np.array([name is not None for name in names], bool)[cell_key]
+        wanted = _mix(place, pl.Series(names, dtype=pl.String).hash().to_numpy())
+        found = [_find_cells(k, rep, wanted, cell_key, main.periods, cell_period) for k, rep in zip(sources, reps)]
+        src, at = np.full(n, -1, np.int64), np.zeros(n, np.int64)
+        for s, pos in enumerate(found):
+            src = np.where(pos >= 0, s, src)
+            at = np.where(pos >= 0, pos, at)
+        twice = sum((pos >= 0).astype(np.int8) for pos in found) > 1  # found twice: answers nothing
+        out.append(np.stack([np.where(declared, np.where(twice, -1, src), -2), np.where(twice, 0, at)]))
     return out[0], out[1]
 
 
-_PLACE = ("series", "gender", "group", "kind", "target_setter")
+def _part_keys(k: ObsKeys) -> tuple[np.ndarray, pl.DataFrame]:
+    """(per series key its part key: the series key minus area; a row of key columns per part key)."""
+    part_key, n = k.coarse(_PART_KEY)
+    any_key = np.zeros(n, np.int64)
+    any_key[part_key] = np.arange(len(part_key))
+    return part_key, k.key_frame.select(_PART_KEY)[any_key]
 
 
-def _place_hash(k: ObsKeys, rep: np.ndarray) -> np.ndarray:
-    """Per cell (a row of it in rep): a hash of (series, period, gender, group, kind,
-    target_setter), from a hash per key and one per period label."""
-    per_key = row_hash(k.key_frame, _PLACE) if k.n_keys else np.zeros(0, np.uint64)
-    per_period = pl.Series(k.periods, dtype=pl.String).hash().to_numpy()
-    return _mix(per_key[k.ids[rep]], per_period[k.pid[rep]])
+def _find_cells(k: ObsKeys, rep: np.ndarray, wanted: np.ndarray, key: np.ndarray, periods: list[str],
+                period: np.ndarray) -> np.ndarray:
+    """Per query, the position in rep of k's cell with the part key wanted[key] (a hash of
+    its place and measure) and the period label periods[period]; -1 when k has none."""
+    part_key, key_frame = _part_keys(k)
+    if not len(rep) or not len(key_frame):
+        return np.full(len(key), -1, np.int64)
+    have = _mix(row_hash(key_frame, _PLACE), key_frame["measure"].hash().to_numpy())  # per part key of k
+    order = np.argsort(have)
+    pos = np.minimum(np.searchsorted(have[order], wanted), len(have) - 1)
+    target_key = np.where(have[order][pos] == wanted, order[pos], -1)[key]
+    index = {label: i for i, label in enumerate(k.periods)}
+    target_period = np.array([index.get(label, -1) for label in periods], np.int64)[period]
+    n_periods = len(k.periods)
+    query = np.where((target_key >= 0) & (target_period >= 0), target_key * n_periods + target_period, -1)
+    return find_rows(part_key[k.ids[rep]] * n_periods + k.pid[rep], query, len(have) * n_periods)
 
 
 def _mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
