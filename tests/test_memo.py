@@ -121,3 +121,31 @@ def test_functions_of_the_same_name_in_two_page_scripts_do_not_share_results():
     exec(compile("def choices(obs):\n    return 'page two'", "pages/two.py", "exec"), two)
     assert memo.memo(f, one["choices"]) == "page one"
     assert memo.memo(f, two["choices"]) == "page two"
+
+
+def test_layers_joined_without_copies_make_the_spec_alt_layer_makes():
+    """charts._layer skips Altair's copies of every layer; the chart it makes must be the one
+    alt.layer makes: shared data moved up, a layer's own data kept, sizes and resolve set."""
+    import altair as alt
+
+    from amnstats.ui import charts
+
+    def layers(shared_data: bool):
+        data = pl.DataFrame({"x": [1, 2, 3], "y": [4.0, 5.0, 6.0], "g": ["a", "b", "a"]})
+        base = alt.Chart(data).encode(x=alt.X("x:Q"), y=alt.Y("y:Q"), color=alt.Color("g:N"))
+        out = [base.mark_line(), base.mark_point().transform_filter("datum.y > 4")]
+        if not shared_data:
+            rule = alt.Chart(pl.DataFrame({"v": [2]}))
+            out.append(rule.mark_rule().encode(x=alt.X("v:Q")))
+        return out
+
+    resolve = alt.Resolve(scale=alt.ScaleResolveMap(color="independent"))
+    for shared in (True, False):
+        for kwargs in ({"height": 380}, {"height": alt.Step(22)}, {"height": 360, "resolve": resolve}):
+            want = alt.layer(*layers(shared), **kwargs).to_dict()
+            got = charts._layer(*layers(shared), **kwargs).to_dict()
+            assert got == want, (shared, kwargs)
+    geo = alt.Data(values=[{"type": "Feature", "geometry": None, "properties": {"a": 1}}])
+    base = alt.Chart().project(type="mercator")
+    assert (charts._layer(base.mark_geoshape(), base.mark_text(), data=geo, height=520).to_dict()
+            == alt.layer(base.mark_geoshape(), base.mark_text(), data=geo, height=520).to_dict())

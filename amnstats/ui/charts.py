@@ -28,6 +28,20 @@ alt.utils.schemapi.disable_debug_mode()
 # alt.value(): Altair resolves those through its schema, hashing schema parts as JSON each time
 # (a third of a new chart's build on Stadsdelsområden).
 
+
+def _layer(*layers: alt.Chart, **kwargs) -> alt.LayerChart:
+    """alt.layer(*layers, **kwargs) without its copies. Altair's LayerChart deep-copies every
+    layer three times to merge selection parameters, data and sizes: most of a new chart's
+    build time. These layers have no parameters or sizes of their own, and data the layers
+    share is given once by to_dict anyway (tests/test_memo.py checks the specs are the same)."""
+    if any(layer.params is not alt.Undefined or layer.height is not alt.Undefined
+           or layer.width is not alt.Undefined for layer in layers):
+        return alt.layer(*layers, **kwargs)
+    chart = alt.LayerChart.__new__(alt.LayerChart)
+    alt.TopLevelLayerSpec.__init__(chart, layer=list(layers), **kwargs)
+    return chart
+
+
 GENDER_LABEL = {"kvinnor": "Kvinnor", "män": "Män", "totalt": "Totalt"}
 BREAKS = {
     # date, applies to series (None = all district series), text
@@ -158,7 +172,7 @@ def trend(obs: pl.DataFrame, series: str, measure: str, *, area: str = "Stockhol
                 layers.append(rule.mark_rule(strokeDash=[6, 4], color=theme.MUTED).encode(x=alt.X("p:O")))
                 layers.append(rule.mark_text(align="left", dx=5, dy=-8, color=theme.MUTED, baseline="top")
                               .encode(x=alt.X("p:O"), y=alt.YValue(0), text=alt.TextValue(f"{label} från {first['Period_text'][0]}")))
-    chart = alt.layer(*layers, height=380)  # properties() after layer() would copy every layer again
+    chart = _layer(*layers, height=380)  # properties() after layer() would copy every layer again
     sentence = _sentence(sel, area)
     return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel),
                      alt_text=f"Linjediagram: {title}. {sentence}", notes=notes)
@@ -172,7 +186,7 @@ def _single_period(data: pl.DataFrame, m: Measure, chart_id: str, title: str, se
         color=alt.Color("gender:N", scale=theme.gender_scale(), legend=None),
         tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Kön:N"),
                  alt.Tooltip("Värde_text:N", title=m.label_sv)])
-    chart = alt.layer(base.mark_bar(), base.mark_text(align="left", dx=4, color=theme.TEXT).encode(text=alt.Text("Värde_text:N")),
+    chart = _layer(base.mark_bar(), base.mark_text(align="left", dx=4, color=theme.TEXT).encode(text=alt.Text("Värde_text:N")),
                       height=alt.Step(36))
     period = data["Period_text"][0]
     sentence = _sentence(sel, area)
@@ -257,7 +271,7 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
                       .encode(x=alt.X("v:Q"), y=alt.YValue(0), text=alt.Text("t:N")))
     # a fixed step per bar keeps bars thick however few rows there are
     step = alt.Step(22, **{"for": "offset"}) if len(genders) > 1 else alt.Step(30)
-    chart = alt.layer(*layers, height=step)
+    chart = _layer(*layers, height=step)
     top = data.filter(pl.col("gender") == g_last).sort("value", descending=True, nulls_last=True).row(0, named=True)
     low = data.filter(pl.col("gender") == g_last, pl.col("value").is_not_null()).sort("value").row(0, named=True)
     what = "områdena" if by == "area" else "grupperna"
@@ -329,7 +343,7 @@ def choropleth(obs: pl.DataFrame, series: str, measure: str, *, period: str, gen
         "datum.properties.value != null"
     ).transform_calculate(
         lon="geoCentroid(null, datum)[0]", lat="geoCentroid(null, datum)[1]")
-    chart = alt.layer(missing, filled, labels, data=geo, height=520)
+    chart = _layer(missing, filled, labels, data=geo, height=520)
     shown = sorted(values)
     lacking = [d for d in districts() if d not in values]
     top = data.sort("value", descending=True, nulls_last=True).row(0, named=True)
@@ -368,7 +382,7 @@ def kaa_funnel(obs: pl.DataFrame, *, period: str, gender: str = "totalt", chart_
         y=alt.Y("Steg:N", sort=order, title=None),
         x=alt.X("value:Q", title="Antal ungdomar", axis=alt.Axis(labelExpr=theme.sv_number_expr())),
         tooltip=[alt.Tooltip("Steg:N"), alt.Tooltip("Värde_text:N", title="Antal")])
-    chart = alt.layer(base.mark_bar(color=theme.PALETTE[2]),
+    chart = _layer(base.mark_bar(color=theme.PALETTE[2]),
                       base.mark_text(align="left", dx=4).encode(text=alt.Text("Värde_text:N")), height=60 * len(data) + 40)
     first = frame.row(0, named=True)
     parts = [f"{r['Steg'].lower()} {format_number(r['Antal'], 0)}" for r in frame.iter_rows(named=True) if r["Antal"] is not None]
@@ -432,7 +446,7 @@ def targets(obs: pl.DataFrame, measure: str, *, group: str = "", area: str = "St
             tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Serie:N", title="Mål"),
                      alt.Tooltip("Värde_text:N", title="Målvärde")])
         layers.append(gb.mark_point(size=320, filled=True, opacity=1, stroke="#ffffff", strokeWidth=1.5))
-    chart = alt.layer(*layers, height=360, resolve=alt.Resolve(scale=alt.ScaleResolveMap(
+    chart = _layer(*layers, height=360, resolve=alt.Resolve(scale=alt.ScaleResolveMap(
         color="independent", shape="independent", xOffset="independent")))
     from ..metrics import latest as _latest
     last = _latest(outcome.filter(pl.col("gender") == "totalt")) if not outcome.is_empty() else outcome
