@@ -63,14 +63,13 @@ def show(spec: ChartSpec) -> None:
         st.caption(source_line(spec.sources))
         if large:
             return
-        c1, c2 = st.columns([3, 1])
         # Lazy: the table and the four downloads are made only while the expander is open
         # (most runs never open it, and a page has several charts).
-        with c1.expander("Visa som tabell och ladda ned", key=f"table-{spec.id}", on_change="rerun") as box:
+        with st.expander("Visa som tabell och ladda ned", key=f"table-{spec.id}", on_change="rerun") as box:
             if box.open:
                 _table(spec)
                 _downloads(spec)
-        c2.toggle("Ta med i presentationen", key=f"pick-{spec.id}",
+        st.toggle("Ta med i presentationen", key=f"pick-{spec.id}",
                   value=spec.id in presentation.chosen_ids(),
                   on_change=presentation.toggle_choice, args=(spec.id, spec.title, spec.call))
 
