@@ -111,13 +111,11 @@ def preview(prepared: Prepared, current: pl.DataFrame) -> pl.DataFrame:
         change=pl.when(pl.col("old_source").is_null()).then(pl.lit("ny"))
         .when(same).then(pl.lit("oförändrad")).otherwise(pl.lit("ändrad"))
     )
-    # Store order refines this order; prepare() gives the observations in store order already.
-    if out.height == obs.height and uploads.is_in_store_order(obs):
+    # prepare() gives the observations in store order, and the join keeps it (one preferred
+    # row per key); were a key's current row not unique, this order would do.
+    if out.height == obs.height:
         return out
-    order = uploads.store_order(obs) if out.height == obs.height else None
-    if order is None:
-        return out.sort("series", "measure", "area", "group", "gender", "period_start")
-    return out.rechunk()[pl.Series(order)]
+    return out.sort("series", "measure", "area", "group", "gender", "period_start")
 
 
 def summary(diff: pl.DataFrame) -> pl.DataFrame:
@@ -158,7 +156,7 @@ def commit(data: bytes, filename: str, mapping: Mapping, *, uploaded_by: str, pr
             _hash_cache[(str(stored), st.st_mtime_ns, st.st_size)] = prepared.file_hash
             # What the file turned into goes to the build in memory; the build records its key in
             # the manifest, so later builds take these rows from the store (no second write).
-            uploads.hand_over(folder, record, uploads.in_store_order(prepared.observations))
+            uploads.hand_over(folder, record, prepared.observations)
             _write_record(record)  # the commit point
             try:
                 result = build()

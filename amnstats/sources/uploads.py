@@ -18,12 +18,10 @@ import hashlib
 import json
 import os
 import tempfile
-import weakref
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from ..problems import Problem
@@ -64,9 +62,9 @@ def cache_key(record: dict) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def cache_path(folder: Path, record: dict) -> Path:
-    """Where the observations of this import are cached (see cache_key)."""
-    return folder / f".observations-{cache_key(record)}.parquet"
+def cache_path(folder: Path, key: str) -> Path:
+    """Where the observations of an import with this cache_key are cached."""
+    return folder / f".observations-{key}.parquet"
 
 
 def _builds(processed_dir: Path) -> list[Path]:
@@ -78,7 +76,7 @@ def _builds(processed_dir: Path) -> list[Path]:
     return ([cur] if cur else []) + others
 
 
-def from_builds(processed_dir: Path | None, record: dict) -> pl.DataFrame | None:
+def from_builds(processed_dir: Path | None, record: dict, key: str | None = None) -> pl.DataFrame | None:
     """This import's observations, in store order, taken from a complete build whose manifest
     has the same key (None: no such build). The build may have marked some of them as repeated
     by another source; as the import turned into them, every one is preferred, none in conflict."""
@@ -87,7 +85,7 @@ def from_builds(processed_dir: Path | None, record: dict) -> pl.DataFrame | None
 
     if processed_dir is None or not processed_dir.exists():
         return None
-    key = cache_key(record)
+    key = key or cache_key(record)
     for folder in _builds(processed_dir):
         try:
             manifest = json.loads((folder / "manifest.json").read_text())
@@ -109,88 +107,36 @@ def from_builds(processed_dir: Path | None, record: dict) -> pl.DataFrame | None
 def keep(folder: Path, record: dict, processed_dir: Path) -> None:
     """Write this import's cache file from a build that holds its rows, if it has none (before
     the import leaves the store, e.g. when it is undone: redo then need not prepare the file)."""
-    if cache_path(folder, record).exists():
+    key = cache_key(record)
+    path = cache_path(folder, key)
+    if path.exists():
         return
-    if (rows := from_builds(processed_dir, record)) is not None:
-        write_cache(folder, record, rows)
-
-
-_IN_ORDER = "in store order"  # remembered for a frame that in_store_order made
-
-
-def _remembered(observations: pl.DataFrame):
-    """What is remembered for this very frame: its order, _IN_ORDER, or _UNKNOWN."""
-    if _last_order is not None and _last_order[0]() is observations:
-        return _last_order[1]
-    return _UNKNOWN
-
-
-def _remember(observations: pl.DataFrame, order) -> None:
-    """Remembered for the last frame while it lives (a weak reference): prepare, preview and
-    commit share one sort."""
-    global _last_order
-
-    def drop(ref) -> None:
-        global _last_order
-        if _last_order is not None and _last_order[0] is ref:
-            _last_order = None
-
-    _last_order = (weakref.ref(observations, drop), order)
-
-
-def store_order(observations: pl.DataFrame) -> np.ndarray | None:
-    """The row order that puts an upload's observations in store order (None: sort them with
-    polars)."""
-    from ..build import STORE_ORDER, sort_order
-
-    known = _remembered(observations)
-    if known is _IN_ORDER:
-        return np.arange(observations.height)
-    if known is not _UNKNOWN:
-        return known
-    order = sort_order(observations, list(STORE_ORDER))
-    _remember(observations, order)
-    return order
-
-
-_UNKNOWN = object()
-_last_order: tuple[weakref.ref, object] | None = None
-
-
-def is_in_store_order(observations: pl.DataFrame) -> bool:
-    """Whether this frame came from in_store_order (prepare's observations do): no sort needed."""
-    return _remembered(observations) is _IN_ORDER
+    if (rows := from_builds(processed_dir, record, key)) is not None:
+        write_cache(path, rows)
 
 
 def in_store_order(observations: pl.DataFrame) -> pl.DataFrame:
-    """An upload's observations sorted as observations.parquet is (the frame itself when it came
-    from here)."""
-    from ..build import STORE_ORDER, sorted_frame
+    """An upload's observations sorted as observations.parquet is (prepare() returns them so)."""
+    from ..build import STORE_ORDER, sort_order, sorted_frame
 
-    if is_in_store_order(observations):
-        return observations
-    order = store_order(observations)
+    order = sort_order(observations, list(STORE_ORDER))
     if order is None:
-        out = sorted_frame(observations, list(STORE_ORDER))
-    else:
-        out = observations.rechunk()[pl.Series(order)]
-    _remember(out, _IN_ORDER)
-    return out
+        return sorted_frame(observations, list(STORE_ORDER))
+    return observations.rechunk()[pl.Series(order)]
 
 
 def hand_over(folder: Path, record: dict, observations: pl.DataFrame) -> None:
     """The next build in this process takes this import's observations (in store order) from
     memory, whether or not the cache file is written yet (until forget())."""
     _memo.clear()
-    _memo[str(cache_path(folder, record))] = observations
+    _memo[str(cache_path(folder, cache_key(record)))] = observations
 
 
-def write_cache(folder: Path, record: dict, observations: pl.DataFrame, *, hand_over: bool = False) -> Path:
-    """Keep an import's validated observations (in store order) for later builds; atomic.
-    `hand_over`: the next build in this process takes the frame itself (until forget())."""
-    path = cache_path(folder, record)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+def write_cache(path: Path, observations: pl.DataFrame) -> None:
+    """Keep an import's validated observations (in store order) at `path` (cache_path) for
+    later builds; atomic."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     os.close(fd)
     try:
         _write_cache_file(observations, Path(tmp))
@@ -198,10 +144,6 @@ def write_cache(folder: Path, record: dict, observations: pl.DataFrame, *, hand_
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    if hand_over:
-        _memo.clear()
-        _memo[str(path)] = observations
-    return path
 
 
 def forget() -> None:
@@ -296,23 +238,24 @@ def load(raw_dir: Path, processed_dir: Path | None = None) -> SourceBatch:
         if not path.exists() or _hash(path) != record["sha256"]:
             batch.problems.append(Problem(rel, None, "", "den uppladdade filen saknas eller har ändrats sedan importen"))
             continue
-        cached = cache_path(folder, record)
+        key = cache_key(record)
+        cached = cache_path(folder, key)
         observations = _read_cache(cached)
         if observations is None:
-            observations = from_builds(processed_dir, record)
+            observations = from_builds(processed_dir, record, key)
         if observations is None:
             prepared = prepare(path.read_bytes(), record["filename"], Mapping.from_dict(record["mapping"]),
                                sheet=record.get("sheet"), dataset_id=record["id"])
             if not prepared.ok:
                 batch.problems += [Problem(rel, p.row, p.column, p.message) for p in prepared.problems]
                 continue
-            observations = in_store_order(prepared.observations)
+            observations = prepared.observations  # in store order
             try:
-                write_cache(folder, record, observations)
+                write_cache(cached, observations)
             except OSError:
                 pass  # a read-only folder: the next build prepares the file again
         batch.candidates.append(observations)
-        batch.keys[record["id"]] = cache_key(record)
+        batch.keys[record["id"]] = key
         date = record["uploaded_at"][:10]
         batch.datasets.append({
             "id": record["id"], "title": record["title"], "producer": record["producer"],
