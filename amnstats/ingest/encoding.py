@@ -79,14 +79,8 @@ def _guess_can_win(histogram: dict[int, int], best: tuple[int, int]) -> bool:
     """Whether any encoding charset-normalizer could suggest would score above `best` (the best
     fallback's (-implausible, Swedish)). When none can, its guess cannot change the outcome and
     it is not asked (it costs a pass over the first megabyte)."""
-    for enc in _single_byte_codecs():
-        try:
-            score = _score_bytes(histogram, enc)
-        except LookupError:
-            return True
-        if score is not None and (-score[0], score[1]) > best:
-            return True
-    return False
+    top = _best(histogram, list(_single_byte_codecs()))
+    return top is not None and top[0] > best
 
 
 _PRINTABLE_ASCII = bytes(range(0x20, 0x80))
@@ -168,7 +162,7 @@ def decode(data: bytes, filename: str) -> tuple[str, str, list[str]]:
     if best is None or best[0][0] < 0:
         line = 1
         if best is not None:
-            bad = [b for b in histogram if _kind(bytes([b]).decode(best[2])) < 0]
+            bad = [b for b in histogram if _byte_kind(best[2], b) < 0]
             line = data.count(b"\n", 0, min(data.index(bytes([b])) for b in bad)) + 1
         raise InputError([Problem(
             filename, line, "",
