@@ -12,10 +12,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from ._keys import ObsKeys, preferred
@@ -50,27 +48,44 @@ def page_metrics(selection: pl.DataFrame, *, parts: list[pl.DataFrame] = (), bas
     `keys`/`part_keys`: precomputed ids (SelectionIndex passes them)."""
     selection = preferred(selection)
     if base_year is None:
-        base_year = selection["period_start"].min().year if selection.height else 2000
+        base_year = default_base_year(selection)
     if keys is None or keys.frame is not selection:
         keys = ObsKeys(selection, attrs)  # computed once, shared by every metric below
     if part_keys is None:
         part_keys = tuple(ObsKeys(preferred(p), attrs) for p in parts)
-    jobs = {
-        "area_groups": lambda: aggregate_areas(selection, groups, attrs, share_parts, keys=keys, part_keys=part_keys),
-        "year_on_year": lambda: year_on_year(selection, keys=keys),
-        "gender": lambda: gender_split(selection, attrs, keys=keys),
-        "areas": lambda: area_comparison(selection, attrs, keys=keys),
-        "targets": lambda: target_status(selection, attrs, keys=keys),
-        "index": lambda: index_to_base(selection, base_year, keys=keys),
-        "rolling_12m": lambda: rolling_12_months(selection, keys=keys),
-        "per_capita": lambda: per_capita(selection, population, attrs=attrs, keys=keys) if population is not None else None,
-    }
-    if parallel and selection.height >= 50_000:
-        _warm(keys, *part_keys)  # the shared pieces first, so the threads do not build them twice
-        results = dict(zip(jobs, _POOL.map(lambda job: job(), jobs.values())))
-    else:
-        results = {name: job() for name, job in jobs.items()}
+    jobs = _metric_jobs(selection, keys, attrs=attrs, share_parts=share_parts, population=population,
+                        groups=groups, part_keys=part_keys)
+    jobs["index"] = lambda: index_to_base(selection, base_year, keys=keys)
+    results = _run(jobs, parallel and selection.height >= 50_000, keys, *part_keys)
     return PageMetrics(selection=selection, **results)
+
+
+def default_base_year(selection: pl.DataFrame) -> int:
+    """The year of the selection's first period (2000 when it has none): index_to_base's base."""
+    first = selection["period_start"].min() if selection.height else None
+    return first.year if first is not None else 2000
+
+
+def _metric_jobs(frame: pl.DataFrame, keys: ObsKeys, *, attrs, share_parts, population,
+                 groups=None, part_keys: tuple[ObsKeys, ...] = ()) -> dict:
+    """Every page metric of `frame` as a job, but the index (its base year is the caller's)."""
+    return {
+        "area_groups": lambda: aggregate_areas(frame, groups, attrs, share_parts, keys=keys, part_keys=part_keys),
+        "year_on_year": lambda: year_on_year(frame, keys=keys),
+        "gender": lambda: gender_split(frame, attrs, keys=keys),
+        "areas": lambda: area_comparison(frame, attrs, keys=keys),
+        "targets": lambda: target_status(frame, attrs, keys=keys),
+        "rolling_12m": lambda: rolling_12_months(frame, keys=keys),
+        "per_capita": lambda: per_capita(frame, population, attrs=attrs, keys=keys) if population is not None else None,
+    }
+
+
+def _run(jobs: dict, parallel: bool, *all_keys: ObsKeys) -> dict:
+    """The jobs' results by name: two at a time when `parallel`."""
+    if not parallel:
+        return {name: job() for name, job in jobs.items()}
+    _warm(*all_keys)  # the shared pieces first, so the threads do not build them twice
+    return dict(zip(jobs, _POOL.map(lambda job: job(), jobs.values())))
 
 
 # numpy and polars release the GIL in their loops: two metrics can run at once on two cores.
@@ -109,7 +124,8 @@ class SelectionIndex:
         self.share_parts = SHARE_PARTS if share_parts is None else share_parts
         self._cache: OrderedDict[tuple, PageMetrics] = OrderedDict()
         self._cache_size = cache_size
-        self.default_base_year = _first_years(self.obs, runs)
+        self.default_base_year = {pair: default_base_year(self.obs.slice(start, length))
+                                  for pair, start, length in runs}
         self.precomputed: dict[str, pl.DataFrame | None] = {}
         self._result_ranges: dict[str, dict[tuple[str, str], list[tuple[int, int]]]] = {}
         self._index_by_year: dict[int, pl.DataFrame] = {}
@@ -118,24 +134,11 @@ class SelectionIndex:
 
     def _precompute(self) -> None:
         """Every metric over the whole table, once, with the row ranges of each pair."""
-        obs, k, attrs = self.obs, self.keys, self.attrs
-        jobs = {
-            "area_groups": lambda: aggregate_areas(obs, None, attrs, self.share_parts, keys=k),
-            "year_on_year": lambda: year_on_year(obs, keys=k),
-            "gender": lambda: gender_split(obs, attrs, keys=k),
-            "areas": lambda: area_comparison(obs, attrs, keys=k),
-            "targets": lambda: target_status(obs, attrs, keys=k),
-            "rolling_12m": lambda: rolling_12_months(obs, keys=k),
-            "per_capita": lambda: (per_capita(obs, self.population, attrs=attrs, keys=k)
-                                   if self.population is not None else None),
-        }
+        obs, k = self.obs, self.keys
+        jobs = _metric_jobs(obs, k, attrs=self.attrs, share_parts=self.share_parts, population=self.population)
         for year in sorted(set(self.default_base_year.values())):  # one run per distinct first year
             jobs[f"index:{year}"] = lambda year=year: index_to_base(obs, year, keys=k)
-        if obs.height >= 50_000:
-            _warm(k)
-            results = dict(zip(jobs, _POOL.map(lambda job: job(), jobs.values())))
-        else:
-            results = {name: job() for name, job in jobs.items()}
+        results = _run(jobs, obs.height >= 50_000, k)
         k.cache.clear()  # boards and per-row codes of the whole table: not needed once computed
         row_ranges = {pair: [r] for pair, r in self.ranges.items()}
         for name, result in results.items():
@@ -183,7 +186,7 @@ class SelectionIndex:
     def _sliced(self, series: str, measure: str, base_year: int | None) -> PageMetrics:
         """The page's rows of the precomputed results: zero-copy slices."""
         pair = (series, measure)
-        frame = self.select(series, measure)
+        frame, frame_k = self.select_keys(series, measure)
         out = {}
         for name, result in self.precomputed.items():
             if result is None:
@@ -195,7 +198,6 @@ class SelectionIndex:
         if base_year is None or base_year == default:
             out["index"] = self._index_by_year[default].slice(*self.ranges[pair])
         else:  # a user's choice: computed on the selection alone (cached with the page)
-            frame_k = self.select_keys(series, measure)[1]
             out["index"] = index_to_base(frame, base_year, keys=frame_k)
         return PageMetrics(selection=frame, **out)
 
@@ -214,22 +216,6 @@ def _pair_ranges(frame: pl.DataFrame) -> dict[tuple[str, str], list[tuple[int, i
     for pair, start, length in _runs(frame):
         out.setdefault(pair, []).append((start, length))
     return out
-
-
-def _first_years(obs: pl.DataFrame, runs) -> dict[tuple[str, str], int]:
-    """Per (series, measure): the year of its first period start (page_metrics' default base year)."""
-    if not runs:
-        return {}
-    starts = np.array([s for _, s, _ in runs], np.int64)
-    firsts = obs["period_start"].to_physical().cast(pl.Int64).fill_null(2**62)
-    firsts = np.minimum.reduceat(firsts.to_numpy(), starts)
-    out = {}
-    for (pair, _, _), days in zip(runs, firsts):
-        out[pair] = 2000 if days == 2**62 else (_EPOCH + timedelta(days=int(days))).year
-    return out
-
-
-_EPOCH = date(1970, 1, 1)
 
 
 def scan_selection(source: str | Path | pl.LazyFrame, series: str, measure: str) -> pl.DataFrame:
