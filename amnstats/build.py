@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 
 from . import catalogue, paths, storage
-from .normalise import duplicate_conflicts, first_value, is_constant, normalise, pack_code, string_codes
+from .normalise import duplicate_conflicts, first_value, is_constant, normalise, pack_code, value_codes
 from .problems import InputError, Problem
 from .schema import KEY_COLUMNS, OBSERVATION_SCHEMA
 from .sources import DATASET_FIELDS, api, reports, scb_bas, sha256_file, uploads
@@ -259,16 +259,10 @@ def _merge_sorted(frames: list[pl.DataFrame]) -> pl.DataFrame:
 
 def _codes(s: pl.Series, descending: bool) -> tuple[pl.Series, int] | None:
     """Dense UInt64 codes of `s` that sort as `s` does, and how many there can be (None for nulls)."""
-    if s.null_count():
+    coded = value_codes(s, ordered=True)
+    if coded is None:
         return None
-    if s.dtype == pl.String:
-        code, card = string_codes(s, ordered=True)
-    elif s.dtype.is_temporal() or s.dtype.is_integer() or s.dtype == pl.Boolean:
-        p = s.to_physical().cast(pl.Int64)
-        lo = p.min()
-        code, card = (p - lo).cast(pl.UInt64), int(p.max() - lo) + 1
-    else:
-        return None
+    code, card = coded
     return ((card - 1) - code if descending else code), card
 
 

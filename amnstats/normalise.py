@@ -76,9 +76,14 @@ def _column_code(df: pl.DataFrame, column: str) -> tuple[pl.Series, int] | None:
         return None  # -0.0 == 0.0 and NaN: left to polars
     if is_constant(df, column):
         return pl.Series([], dtype=pl.UInt64), 1
-    s = df[column]
+    return value_codes(df[column])
+
+
+def value_codes(s: pl.Series, ordered: bool = False) -> tuple[pl.Series, int] | None:
+    """Dense UInt64 codes of a String, integer, date or boolean column without nulls, and how
+    many there can be (None otherwise); `ordered`: codes sort as the values do."""
     if s.dtype == pl.String:
-        return string_codes(s)
+        return string_codes(s, ordered=ordered)
     if (s.dtype.is_temporal() or s.dtype.is_integer() or s.dtype == pl.Boolean) and not s.null_count():
         p = s.to_physical().cast(pl.Int64)
         lo = p.min()
