@@ -18,8 +18,9 @@ In the same run, the straightforward alternative: the same load with every run p
 `clear_cache` (no process-wide cache: each run reads the store and computes again), and the
 single-session baseline. Then the same load against --replicas servers (default 2: one per
 core, as docs/deployment.md plans them) over the same store, each session sticking to one,
-as a load balancer with sticky sessions sends them. Nothing here asserts a time. The data folder is a temporary copy of
-data/raw (embedded data); --data points at another one (e.g. a synthetic 1M store).
+as a load balancer with sticky sessions sends them. Nothing here asserts a time. The data
+folder is a temporary copy of data/raw (embedded data); --data points at another one (e.g. a
+synthetic 1M store).
 """
 
 from __future__ import annotations

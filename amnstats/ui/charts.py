@@ -172,7 +172,7 @@ def trend(obs: pl.DataFrame, series: str, measure: str, *, area: str = "Stockhol
                 layers.append(rule.mark_rule(strokeDash=[6, 4], color=theme.MUTED).encode(x=alt.X("p:O")))
                 layers.append(rule.mark_text(align="left", dx=5, dy=-8, color=theme.MUTED, baseline="top")
                               .encode(x=alt.X("p:O"), y=alt.YValue(0), text=alt.TextValue(f"{label} från {first['Period_text'][0]}")))
-    chart = _layer(*layers, height=380)  # properties() after layer() would copy every layer again
+    chart = _layer(*layers, height=380)
     sentence = _sentence(sel, area)
     return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel),
                      alt_text=f"Linjediagram: {title}. {sentence}", notes=notes)
