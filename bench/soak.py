@@ -5,6 +5,8 @@ memory; prints the growth and its slope.
                                                     # one click a minute), at most 3 600 s
     .venv/bin/python bench/soak.py --ci             # shortened: 300 actions, at most 90 s
     .venv/bin/python bench/soak.py --actions 500 --sessions 8 --max-seconds 300
+    .venv/bin/python bench/soak.py --wall-hour      # an hour of wall-clock time at a user's pace:
+                                                    # 50 sessions, a click every 0-120 s each
 
 An action is one page opened or one filter changed, by websocket clients speaking
 Streamlit's protocol (see bench/concurrency.py). Sessions come and go: each opens a random
@@ -41,8 +43,15 @@ LIGHT_PAGES = ["data", "om-data"]  # the test: many actions in little time
 
 
 async def _worker(host: str, pages: list[str], budget: dict, rng: random.Random, errors: list, clear: bool,
-                  stop_at: float, on_action) -> None:
+                  stop_at: float, on_action, think_s: float = 0.0) -> None:
+    async def think() -> None:  # a user reading the page before the next click
+        if think_s:
+            await asyncio.sleep(min(rng.uniform(0, 2 * think_s), max(0.0, stop_at - time.perf_counter())))
+
     while budget["left"] > 0 and time.perf_counter() < stop_at:
+        await think()
+        if budget["left"] <= 0 or time.perf_counter() >= stop_at:
+            break
         page = rng.choice(pages)
         try:
             async with Session(host, page) as s:
@@ -51,6 +60,9 @@ async def _worker(host: str, pages: list[str], budget: dict, rng: random.Random,
                 errors += r.errors
                 on_action()
                 for _ in range(rng.randint(1, 4)):
+                    if budget["left"] <= 0 or time.perf_counter() > stop_at:
+                        break
+                    await think()
                     if budget["left"] <= 0 or time.perf_counter() > stop_at:
                         break
                     budget["left"] -= 1
@@ -72,8 +84,9 @@ def slope_per_1000(xs: list[float], ys: list[float]) -> float:
 
 def soak(actions: int = 300, sessions: int = 4, max_seconds: float = 90, every: int = 10,
          pages: list[str] | None = None, clear_cache: bool = False, data: Path | None = None,
-         seed: int = 7, session_ttl_s: int | None = None) -> dict:
+         seed: int = 7, session_ttl_s: int | None = None, think_s: float = 0.0) -> dict:
     """Run the soak against a fresh server; returns the samples and the summary figures.
+    `think_s`: each session waits 0 to 2 x think_s seconds before each action (0: none).
     `session_ttl_s`: how long the server keeps a disconnected session (Streamlit's default
     is 120 s; a short soak lowers it so that it reaches the steady state)."""
     own = data is None
@@ -103,7 +116,7 @@ def soak(actions: int = 300, sessions: int = 4, max_seconds: float = 90, every: 
 
             async def run_all():
                 await asyncio.gather(*(_worker(host, pages, budget, random.Random(rng.random()), errors, clear_cache,
-                                               stop_at, on_action) for _ in range(sessions)))
+                                               stop_at, on_action, think_s) for _ in range(sessions)))
             asyncio.run(run_all())
             wall = time.perf_counter() - start
             samples.append((done["n"], rss_mb(pid)))
@@ -138,13 +151,23 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=4, help="simultaneous sessions")
     ap.add_argument("--max-seconds", type=float)
     ap.add_argument("--every", type=int, default=10, help="sample RSS every N actions")
+    ap.add_argument("--think", type=float, default=0.0,
+                    help="each session waits 0 to 2x this many seconds before each action")
+    ap.add_argument("--wall-hour", action="store_true",
+                    help="an hour of wall-clock time at a user's pace: 50 sessions, --think 60, sampled every 25 actions")
     ap.add_argument("--alternative", action="store_true", help="also run with the cache cleared before each run")
     args = ap.parse_args()
+    if args.wall_hour:
+        args.sessions, args.think, args.every = 50, 60.0, 25
+        args.actions, args.max_seconds = args.actions or 1_000_000, args.max_seconds or 3600
     actions = args.actions or (300 if args.ci else 3000)
     max_seconds = args.max_seconds or (90 if args.ci else 3600)
     print(f"bench/soak.py: {actions} actions by {args.sessions} simultaneous sessions (coming and going), "
-          f"at most {max_seconds:.0f} s; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
-    r = soak(actions, args.sessions, max_seconds, args.every)
+          f"at most {max_seconds:.0f} s" + (f", thinking 0-{2 * args.think:.0f} s before each action" if args.think else "")
+          + f"; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    t0 = time.time()
+    r = soak(actions, args.sessions, max_seconds, args.every, think_s=args.think)
+    print(f"  started {time.strftime('%H:%M:%S', time.localtime(t0))}, ended {time.strftime('%H:%M:%S')}")
     report("amnstats (shared cache)", r)
     print("  RSS samples (action: MB): " + ", ".join(f"{a}: {m:.0f}" for a, m in r["samples"][:: max(1, len(r['samples']) // 12)]))
     if args.alternative:
