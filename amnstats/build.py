@@ -135,9 +135,9 @@ def collect(raw_dir: Path, processed_dir: Path | None = None,
     frames: list[pl.DataFrame] = []
     datasets: list[dict] = []
     for load in LOADERS:
-        batch = load(raw_dir, processed_dir) if load is uploads.load else load(raw_dir)
-        if upload_keys is not None and isinstance(batch, uploads.UploadBatch):
-            upload_keys.update(batch.keys)
+        batch = load(raw_dir, processed_dir)
+        if upload_keys is not None:
+            upload_keys.update(batch.cache_keys)
         problems += batch.problems
         frames += batch.candidates
         datasets += batch.datasets

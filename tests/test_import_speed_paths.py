@@ -331,12 +331,33 @@ def test_store_from_the_build_the_cache_and_the_file_are_the_same_bytes(data_dir
     assert (build(force=True).path / "observations.parquet").read_bytes() == committed  # from the cache
 
 
+def test_two_uploads_are_taken_from_one_build_together(data_dir, monkeypatch):
+    data, mapping = _upload_sample()
+    other = data.replace(b"Rinkeby - Kista", b"Skarpn\xe4ck")
+    imports.commit(data, "SYNTETISK.csv", mapping, uploaded_by="test")
+    committed = imports.commit(other, "SYNTETISK2.csv", mapping, uploaded_by="test").build.path / "observations.parquet"
+    store = pl.read_parquet(committed)
+    keys = {r["id"]: uploads.cache_key(r) for r in imports.history()}
+    found = uploads.from_builds(data_dir / "processed", keys)
+    assert sorted(found) == sorted(keys)
+    for import_id, rows in found.items():  # each its own rows, in store order
+        assert rows.equals(store.filter(pl.col("dataset") == import_id)
+                           .with_columns(is_preferred=pl.lit(True), has_conflict=pl.lit(False)))
+        assert rows["area"].n_unique() == 1
+    wrong = {i: "another key" for i in keys} | {next(iter(keys)): keys[next(iter(keys))]}
+    assert list(uploads.from_builds(data_dir / "processed", wrong)) == [next(iter(keys))]
+    with monkeypatch.context() as m:
+        m.setattr(ingest, "prepare", lambda *a, **k: pytest.fail("a file was prepared again"))
+        assert (build(force=True).path / "observations.parquet").read_bytes() == committed.read_bytes()
+
+
 def test_a_build_from_other_code_is_not_taken_as_the_cache(data_dir, monkeypatch):
     data, mapping = _upload_sample()
     result = imports.commit(data, "SYNTETISK.csv", mapping, uploaded_by="test")
     committed = pl.read_parquet(result.build.path / "observations.parquet")
     monkeypatch.setattr(uploads, "_code_fingerprint", lambda: "other code")
-    assert uploads.from_builds(data_dir / "processed", imports.history()[0]) is None
+    record = imports.history()[0]
+    assert uploads.from_builds(data_dir / "processed", {record["id"]: uploads.cache_key(record)}) == {}
     assert pl.read_parquet(build(force=True).path / "observations.parquet").equals(committed)  # from the file
 
 

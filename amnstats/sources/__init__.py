@@ -1,6 +1,8 @@
 """Source loaders: each reads one kind of raw file into candidate rows plus dataset metadata.
 
-A loader is `load(raw_dir) -> SourceBatch`; the build runs them all (see amnstats.build).
+A loader is `load(raw_dir, processed_dir=None) -> SourceBatch`; the build runs them all (see
+amnstats.build). `processed_dir` holds the earlier builds, which a loader may take rows from
+instead of reading its files again (uploads do; the others ignore it).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ class SourceBatch:
     candidates: list[pl.DataFrame] = field(default_factory=list)
     datasets: list[dict] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # {dataset id: key of the rows loaded}: the build records them in its manifest, so a later
+    # build can take those rows from it (uploads.from_builds)
+    cache_keys: dict[str, str] = field(default_factory=dict)
 
 
 def sha256_file(path: Path) -> str:

@@ -11,7 +11,7 @@ from ..problems import Problem
 from . import SourceBatch, sha256_file
 
 
-def load(raw_dir: Path) -> SourceBatch:
+def load(raw_dir: Path, processed_dir: Path | None = None) -> SourceBatch:
     from ..connectors import ConnectorError, candidates
     from ..connectors.commit import RECORD, api_dir, in_force
 

@@ -18,7 +18,7 @@ COLUMNS = ("series", "measure", "period", "gender", "area", "group", "value_prin
            "kind", "target_setter", "line", "note")
 
 
-def load(raw_dir: Path) -> SourceBatch:
+def load(raw_dir: Path, processed_dir: Path | None = None) -> SourceBatch:
     batch = SourceBatch()
     for path in sorted((raw_dir / "reports").glob("*.csv")):
         rel = path.relative_to(raw_dir).as_posix()

@@ -23,7 +23,7 @@ REQUIRED = ("region", "kön", "ålder", "födelseregion", "månad", *MEASURES)
 BIRTH_REGION = {"totalt": "", "utrikes född": ", utrikes födda", "inrikes född": ", inrikes födda"}
 
 
-def load(raw_dir: Path) -> SourceBatch:
+def load(raw_dir: Path, processed_dir: Path | None = None) -> SourceBatch:
     batch = SourceBatch()
     for path in sorted((raw_dir / "scb").glob("*.csv")):
         rel = path.relative_to(raw_dir).as_posix()

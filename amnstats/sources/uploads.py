@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,12 +26,6 @@ import polars as pl
 from ..problems import Problem
 from . import SourceBatch
 
-
-@dataclass
-class UploadBatch(SourceBatch):
-    """`keys`: {import id: cache_key} of the imports loaded; the build records them in its
-    manifest, so a later build can take an import's rows from it (from_builds)."""
-    keys: dict[str, str] = field(default_factory=dict)
 
 CACHE_FORMAT = "2"  # 2: columns the same on every row stored once, in the footer
 _memo: dict[str, pl.DataFrame] = {}  # cache path -> observations, handed over within one process
@@ -76,32 +69,39 @@ def _builds(processed_dir: Path) -> list[Path]:
     return ([cur] if cur else []) + others
 
 
-def from_builds(processed_dir: Path | None, record: dict, key: str | None = None) -> pl.DataFrame | None:
-    """This import's observations, in store order, taken from a complete build whose manifest
-    has the same key (None: no such build). The build may have marked some of them as repeated
-    by another source; as the import turned into them, every one is preferred, none in conflict."""
+def from_builds(processed_dir: Path | None, keys: dict[str, str]) -> dict[str, pl.DataFrame]:
+    """{import id: its observations, in store order} for the imports of `keys` ({id: cache_key})
+    that a complete build holds under the same key; one read of each build for all of them. The
+    build may have marked some rows as repeated by another source; as the import turned into
+    them, every one is preferred, none in conflict."""
     from ..build import verify_build
     from ..schema import OBSERVATION_SCHEMA
 
+    found: dict[str, pl.DataFrame] = {}
     if processed_dir is None or not processed_dir.exists():
-        return None
-    key = key or cache_key(record)
+        return found
     for folder in _builds(processed_dir):
+        if len(found) == len(keys):
+            break
         try:
-            manifest = json.loads((folder / "manifest.json").read_text())
+            recorded = json.loads((folder / "manifest.json").read_text()).get("uploads", {})
         except (OSError, ValueError):
             continue
-        want = manifest.get("uploads", {}).get(record["id"])
-        if not want or want[0] != key or verify_build(folder) is not None:
+        here = {i: recorded[i][1] for i, key in keys.items()
+                if i not in found and recorded.get(i, [None])[0] == key}  # {id: rows}
+        if not here or verify_build(folder) is not None:
             continue
         try:
-            rows = (pl.scan_parquet(folder / "observations.parquet").filter(pl.col("dataset") == record["id"])
+            rows = (pl.scan_parquet(folder / "observations.parquet").filter(pl.col("dataset").is_in(list(here)))
                     .with_columns(is_preferred=pl.lit(True), has_conflict=pl.lit(False)).collect())
         except (OSError, pl.exceptions.PolarsError):
             continue
-        if rows.schema == OBSERVATION_SCHEMA and rows.height == want[1]:
-            return rows
-    return None
+        if rows.schema != OBSERVATION_SCHEMA:
+            continue
+        parts = ({next(iter(here)): rows} if len(here) == 1 else
+                 {i: part for (i,), part in rows.partition_by("dataset", as_dict=True, maintain_order=True).items()})
+        found.update({i: part for i, part in parts.items() if part.height == here[i]})
+    return found
 
 
 def keep(folder: Path, record: dict, processed_dir: Path) -> None:
@@ -111,7 +111,7 @@ def keep(folder: Path, record: dict, processed_dir: Path) -> None:
     path = cache_path(folder, key)
     if path.exists():
         return
-    if (rows := from_builds(processed_dir, record, key)) is not None:
+    if (rows := from_builds(processed_dir, {record["id"]: key}).get(record["id"])) is not None:
         write_cache(path, rows)
 
 
@@ -219,43 +219,46 @@ def _read_cache_file(path: Path) -> pl.DataFrame:
 
 
 def load(raw_dir: Path, processed_dir: Path | None = None) -> SourceBatch:
-    """Every active import's observations: handed over, from a build that holds them
-    (`processed_dir`), from the cache file, or prepared from the file."""
+    """Every active import's observations: handed over, from the cache file, from a build that
+    holds them (`processed_dir`), or prepared from the file."""
     from ..build import _hash
-    from ..imports import RECORD, read_record
+    from ..imports import read_record
     from ..ingest import Mapping, prepare
 
-    batch = UploadBatch()
+    batch = SourceBatch()
     root = raw_dir / "uploads"
     if not root.exists():
         return batch
+    active: list[tuple[Path, dict, str]] = []  # (folder, record, cache key)
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         record = read_record(folder)
         if record is None or record.get("status") != "active":
             continue  # no record: an import that never reached its commit point
-        rel = f"uploads/{folder.name}/{record['stored_as']}"
         path = folder / record["stored_as"]
         if not path.exists() or _hash(path) != record["sha256"]:
-            batch.problems.append(Problem(rel, None, "", "den uppladdade filen saknas eller har ändrats sedan importen"))
+            batch.problems.append(Problem(f"uploads/{folder.name}/{record['stored_as']}", None, "",
+                                          "den uppladdade filen saknas eller har ändrats sedan importen"))
             continue
-        key = cache_key(record)
-        cached = cache_path(folder, key)
-        observations = _read_cache(cached)
+        active.append((folder, record, cache_key(record)))
+    cached = {record["id"]: obs for folder, record, key in active
+              if (obs := _read_cache(cache_path(folder, key))) is not None}
+    cached |= from_builds(processed_dir, {record["id"]: key for _, record, key in active if record["id"] not in cached})
+    for folder, record, key in active:
+        rel = f"uploads/{folder.name}/{record['stored_as']}"
+        observations = cached.get(record["id"])
         if observations is None:
-            observations = from_builds(processed_dir, record, key)
-        if observations is None:
-            prepared = prepare(path.read_bytes(), record["filename"], Mapping.from_dict(record["mapping"]),
-                               sheet=record.get("sheet"), dataset_id=record["id"])
+            prepared = prepare((folder / record["stored_as"]).read_bytes(), record["filename"],
+                               Mapping.from_dict(record["mapping"]), sheet=record.get("sheet"), dataset_id=record["id"])
             if not prepared.ok:
                 batch.problems += [Problem(rel, p.row, p.column, p.message) for p in prepared.problems]
                 continue
             observations = prepared.observations  # in store order
             try:
-                write_cache(cached, observations)
+                write_cache(cache_path(folder, key), observations)
             except OSError:
                 pass  # a read-only folder: the next build prepares the file again
         batch.candidates.append(observations)
-        batch.keys[record["id"]] = key
+        batch.cache_keys[record["id"]] = key
         date = record["uploaded_at"][:10]
         batch.datasets.append({
             "id": record["id"], "title": record["title"], "producer": record["producer"],
