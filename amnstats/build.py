@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 
 from . import catalogue, paths, storage
-from .normalise import duplicate_conflicts, first_value, is_constant, normalise, pack_code, value_codes
+from .normalise import duplicate_conflicts, is_constant, normalise, only_measure, pack_code, value_codes
 from .problems import InputError, Problem
 from .schema import KEY_COLUMNS, OBSERVATION_SCHEMA
 from .sources import DATASET_FIELDS, api, reports, scb_bas, sha256_file, uploads
@@ -182,10 +182,9 @@ def _combine(obs: pl.DataFrame, ready: list[pl.DataFrame], datasets: list[dict])
     contested = [obs]
     by_pair: dict[tuple[str, str], list[pl.DataFrame]] = {}
     for f in (f for f in ready if f.height):
-        pair = (first_value(f, "series"), first_value(f, "measure"))
         # asked through expressions: an upload's constant columns stay one value each
-        if f.select((pl.col("series") == pair[0]).all() & (pl.col("measure") == pair[1]).all()
-                    & pl.col("is_preferred").all() & ~pl.col("has_conflict").any()).item():
+        if (pair := only_measure(f)) is not None and f.select(pl.col("is_preferred").all()
+                                                              & ~pl.col("has_conflict").any()).item():
             by_pair.setdefault(pair, []).append(f)
         else:
             contested.append(f)

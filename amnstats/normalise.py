@@ -49,6 +49,13 @@ def first_value(df: pl.DataFrame, column: str):
     return df.select(pl.col(column).first()).item()
 
 
+def only_measure(df: pl.DataFrame) -> tuple[str, str] | None:
+    """(series, measure) when every row has the same ones (an upload is one measure), else None."""
+    if is_constant(df, "series") and is_constant(df, "measure"):
+        return df.select(pl.col("series").first(), pl.col("measure").first()).row(0)
+    return None
+
+
 def string_codes(s: pl.Series, ordered: bool = False) -> tuple[pl.Series, int] | None:
     """Dense UInt64 codes 0..n-1 of a String column without nulls (equal strings, equal codes)
     and n; `ordered`: codes sort as the strings do (UTF-8 byte order, as polars sorts). One
@@ -282,8 +289,8 @@ def normalise(candidates: pl.DataFrame, max_problems: int = 1000) -> pl.DataFram
 
     # Measures
     cat = catalogue.measures()
-    if is_constant(df, "series") and is_constant(df, "measure"):  # one measure: no join
-        m = cat.get((first_value(df, "series"), first_value(df, "measure")))
+    if (pair := only_measure(df)) is not None:  # one measure: no join
+        m = cat.get(pair)
         df = df.with_columns(unit=pl.lit(m.unit if m else None, dtype=pl.String),
                              _additive=pl.lit(m.is_additive if m else None, dtype=pl.Boolean))
     else:

@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from .. import catalogue
-from ..normalise import first_value, is_constant, packed_codes
+from ..normalise import only_measure, packed_codes
 from ..numbers import format_number
 from ..problems import Problem
 from ..schema import KEY_COLUMNS
@@ -91,8 +91,8 @@ def _additive_rows(obs: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
     additive = [(k[0], k[1]) for k, m in catalogue.measures().items() if m.is_additive]
     if not additive:
         return obs.clear(), False
-    if is_constant(obs, "series") and is_constant(obs, "measure"):
-        if (first_value(obs, "series"), first_value(obs, "measure")) not in set(additive):
+    if (pair := only_measure(obs)) is not None:
+        if pair not in set(additive):
             return obs.clear(), False
         parts, whole = obs, True
     else:
