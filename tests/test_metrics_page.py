@@ -1,6 +1,6 @@
-"""A click served from SelectionIndex's precomputed whole-table metrics is exactly the
-result computed on the selection alone (page_metrics), on the real embedded data and on a
-small SYNTHETIC table."""
+"""A click served from SelectionIndex's precomputed whole-table metrics, and one computed per
+click from its shared keys (SelectionIndex.compute), are exactly the result computed on the
+selection alone (page_metrics), on the real embedded data and on a small SYNTHETIC table."""
 
 from __future__ import annotations
 
@@ -28,15 +28,17 @@ def _same(index: SelectionIndex, series: str, measure: str, base_year: int | Non
     parts = [index.select(series, m) for m in index.share_parts.get((series, measure), ())]
     fresh = page_metrics(selection, parts=parts, base_year=base_year, attrs=index.attrs,
                          share_parts=index.share_parts, population=index.population, parallel=False)
-    for name in FIELDS:
-        got, want = getattr(served, name), getattr(fresh, name)
-        if want is None:
-            assert got is None, name
-            continue
-        try:
-            assert_frame_equal(got, want, check_exact=True)
-        except AssertionError as e:
-            raise AssertionError(f"{series}/{measure}: {name} differs") from e
+    computed = index.compute(series, measure, base_year)  # per click, from the index's shared keys
+    for how, result in (("served", served), ("computed", computed)):
+        for name in FIELDS:
+            got, want = getattr(result, name), getattr(fresh, name)
+            if want is None:
+                assert got is None, name
+                continue
+            try:
+                assert_frame_equal(got, want, check_exact=True)
+            except AssertionError as e:
+                raise AssertionError(f"{series}/{measure}: {name} {how} differs") from e
 
 
 @pytest.fixture(scope="module")

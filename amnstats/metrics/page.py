@@ -108,10 +108,10 @@ class SelectionIndex:
     ranges of every (series, measure), so a click is a few zero-copy slices. Only what
     depends on a user's choice (`index_to_base` with another base year than the
     selection's first) is computed per click, on the selection, and cached by inputs.
-    `precompute=False`: compute per click instead (the result is the same)."""
+    `compute()` gives the same result from scratch on the selection (the tests compare them)."""
 
     def __init__(self, obs: pl.DataFrame, *, attrs: pl.DataFrame | None = None, share_parts: dict | None = None,
-                 population: pl.DataFrame | None = None, cache_size: int = 64, precompute: bool = True):
+                 population: pl.DataFrame | None = None, cache_size: int = 64):
         obs = preferred(obs)
         runs = _runs(obs)
         if len(runs) != len({pair for pair, _, _ in runs}):  # a pair in two places: sort once, here
@@ -129,8 +129,7 @@ class SelectionIndex:
         self.precomputed: dict[str, pl.DataFrame | None] = {}
         self._result_ranges: dict[str, dict[tuple[str, str], list[tuple[int, int]]]] = {}
         self._index_by_year: dict[int, pl.DataFrame] = {}
-        if precompute:
-            self._precompute()
+        self._precompute()
 
     def _precompute(self) -> None:
         """Every metric over the whole table, once, with the row ranges of each pair."""
