@@ -503,12 +503,13 @@ def _share_parts(sources: list[ObsKeys], reps: list[np.ndarray],
     cell_key, cell_period = part_key[main.ids[reps[0]]], main.pid[reps[0]]
     place = row_hash(key_frame, _PLACE)
     pairs = key_frame.select("series", "measure").rows()
+    finders = [_cell_finder(k, rep) for k, rep in zip(sources, reps)]
     out = []
     for i in (0, 1):  # numerators, then denominators
         names = [share_parts.get(p, (None, None))[i] for p in pairs]  # per part key of main
         declared = np.array([name is not None for name in names], bool)[cell_key]
         wanted = _mix(place, pl.Series(names, dtype=pl.String).hash().to_numpy())
-        found = [_find_cells(k, rep, wanted, cell_key, main.periods, cell_period) for k, rep in zip(sources, reps)]
+        found = [find(wanted, cell_key, main.periods, cell_period) for find in finders]
         src, at = np.full(n, -1, np.int64), np.zeros(n, np.int64)
         for s, pos in enumerate(found):
             src = np.where(pos >= 0, s, src)
@@ -526,22 +527,29 @@ def _part_keys(k: ObsKeys) -> tuple[np.ndarray, pl.DataFrame]:
     return part_key, k.key_frame.select(_PART_KEY)[any_key]
 
 
-def _find_cells(k: ObsKeys, rep: np.ndarray, wanted: np.ndarray, key: np.ndarray, periods: list[str],
-                period: np.ndarray) -> np.ndarray:
-    """Per query, the position in rep of k's cell with the part key wanted[key] (a hash of
-    its place and measure) and the period label periods[period]; -1 when k has none."""
+def _cell_finder(k: ObsKeys, rep: np.ndarray):
+    """find(wanted, key, periods, period): per query, the position in rep of k's cell with the
+    part key wanted[key] (a hash of its place and measure) and the period label
+    periods[period]; -1 when k has none. The index of k's cells is built once, for both the
+    numerators and the denominators."""
     part_key, key_frame = _part_keys(k)
     if not len(rep) or not len(key_frame):
-        return np.full(len(key), -1, np.int64)
+        return lambda wanted, key, periods, period: np.full(len(key), -1, np.int64)
     have = _mix(row_hash(key_frame, _PLACE), key_frame["measure"].hash().to_numpy())  # per part key of k
     order = np.argsort(have)
-    pos = np.minimum(np.searchsorted(have[order], wanted), len(have) - 1)
-    target_key = np.where(have[order][pos] == wanted, order[pos], -1)[key]
+    have_sorted = have[order]
     index = {label: i for i, label in enumerate(k.periods)}
-    target_period = np.array([index.get(label, -1) for label in periods], np.int64)[period]
     n_periods = len(k.periods)
-    query = np.where((target_key >= 0) & (target_period >= 0), target_key * n_periods + target_period, -1)
-    return find_rows(part_key[k.ids[rep]] * n_periods + k.pid[rep], query, len(have) * n_periods)
+    cells = part_key[k.ids[rep]] * n_periods + k.pid[rep]
+
+    def find(wanted: np.ndarray, key: np.ndarray, periods: list[str], period: np.ndarray) -> np.ndarray:
+        pos = np.minimum(np.searchsorted(have_sorted, wanted), len(have) - 1)
+        target_key = np.where(have_sorted[pos] == wanted, order[pos], -1)[key]
+        target_period = np.array([index.get(label, -1) for label in periods], np.int64)[period]
+        query = np.where((target_key >= 0) & (target_period >= 0), target_key * n_periods + target_period, -1)
+        return find_rows(cells, query, len(have) * n_periods)
+
+    return find
 
 
 def _mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

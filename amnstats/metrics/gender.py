@@ -32,11 +32,12 @@ def gender_split(obs: pl.DataFrame, attrs: pl.DataFrame | None = None, keys: Obs
     # One scatter into a (gender, cell) board; rows of other genders are left out.
     every = len(gender) == 0 or gender.min() >= 0
     rows = np.arange(k.n) if every else np.flatnonzero(gender >= 0)
-    flat = gender * size + cell if every else gender[rows] * size + cell[rows]
+    take = (lambda a: a) if every else (lambda a: a[rows])  # every row: no copies
+    flat = take(gender) * size + take(cell)
     cell_values = np.full(3 * size, np.nan)
-    cell_values[flat] = value if every else value[rows]
+    cell_values[flat] = take(value)
     cell_status = np.full(3 * size, MISSING, np.int8)
-    cell_status[flat] = status if every else status[rows]
+    cell_status[flat] = take(status)
     row_of = np.full(3 * size, -1, np.int64)
     row_of[flat] = rows
     cell_values, cell_status, row_of = (a.reshape(3, size) for a in (cell_values, cell_status, row_of))
