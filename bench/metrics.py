@@ -54,20 +54,21 @@ BASE_YEAR = 2016
 
 # ----------------------------------------------------------------------------- measuring
 
-def peak_mb() -> float:
-    """Peak resident memory of this process since the last reset (VmHWM)."""
+def _status_mb(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process since the last reset (VmHWM)."""
+    return _status_mb("VmHWM")
 
 
 def current_mb() -> float:
     """Resident memory of this process now (VmRSS)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    return _status_mb("VmRSS")
 
 
 def reset_peak() -> None:
