@@ -11,10 +11,13 @@ chart has drawn marks (a canvas or an SVG with marks inside a stVegaLiteChart el
 pages without a chart (Data och källor, Om data, Ladda upp data, Presentation before any
 chart is chosen) report their first table, text or heading instead, marked "(no chart)".
 
-In the same run, the straightforward alternative: the very first visit after the server
-started (cold: Python imports, the store read from Parquet, nothing cached in the
-process), against the median of the warm visits; the ratio is cold / warm. Nothing here
-asserts a time.
+In the same run, two references:
+- the floor: the same visits to an otherwise empty Streamlit page with one small Altair line
+  chart of SYNTHETIC numbers (written to a temporary folder, default settings). No Streamlit
+  page with a Vega chart can be faster on this machine; the ratio is amnstats / floor.
+- the very first visit after the server started (cold: Python imports, the store read from
+  Parquet, nothing cached in the process), against the median of the warm visits.
+Nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import os
 import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,6 +49,13 @@ READY_JS = """([chart, content, chartless]) => {
   return false;
 }"""
 CHARTLESS = {"data", "om-data", "ladda-upp", "presentation"}
+FLOOR_APP = '''import altair as alt
+import streamlit as st
+
+st.title("SYNTETISKA TESTDATA: golvet för bench/browser.py")
+values = [{"x": i, "y": i % 7} for i in range(24)]
+st.altair_chart(alt.Chart(alt.Data(values=values)).mark_line().encode(x="x:Q", y="y:Q"), use_container_width=True)
+'''
 
 
 def visit(browser, url: str, slug: str, timeout_s: float, context=None) -> tuple[float, str]:
@@ -64,6 +75,24 @@ def visit(browser, url: str, slug: str, timeout_s: float, context=None) -> tuple
         page.close()
         if own:
             context.close()
+
+
+def floor(browser, data: Path, repeat: int, timeout_s: float) -> tuple[float, float]:
+    """Median seconds to the chart of FLOOR_APP: (new browser, returning browser)."""
+    folder = Path(tempfile.mkdtemp(prefix="amnstats-bench-floor-"))
+    (folder / "floor_app.py").write_text(FLOOR_APP, encoding="utf-8")
+    try:
+        with streamlit_server(data, app=folder / "floor_app.py") as (host, _pid):
+            url = f"http://{host}"
+            visit(browser, url, "", timeout_s)  # the server's first run
+            returning = browser.new_context(viewport={"width": 1400, "height": 1000})
+            visit(browser, url, "", timeout_s, returning)
+            new = [visit(browser, url, "", timeout_s)[0] for _ in range(repeat)]
+            again = [visit(browser, url, "", timeout_s, returning)[0] for _ in range(repeat)]
+            returning.close()
+        return statistics.median(new), statistics.median(again)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:
@@ -102,6 +131,7 @@ def main() -> None:
                 rows.append((slug, statistics.median(times) if times else float("nan"),
                              statistics.median(again) if again else float("nan"), what))
             returning.close()
+            floor_new, floor_back = floor(browser, data, args.repeat, args.timeout)
             browser.close()
         print(f"  {'page':16s} {'new browser':>12s} {'returning browser':>18s}")
         for slug, t, t2, what in rows:
@@ -113,6 +143,9 @@ def main() -> None:
             print(f"  returning browser: slowest page {max(back):.2f} s, median {statistics.median(back):.2f} s")
             print(f"  new browser: slowest page {max(warm):.2f} s, median {statistics.median(warm):.2f} s; "
                   f"ratio cold first visit / warm median: {cold / statistics.median(warm):.1f}x")
+            print(f"  floor (one Altair chart on an otherwise empty Streamlit page): new browser {floor_new:.2f} s, "
+                  f"returning {floor_back:.2f} s; ratio amnstats median / floor: new "
+                  f"{statistics.median(warm) / floor_new:.2f}x, returning {statistics.median(back) / floor_back:.2f}x")
     finally:
         if args.data is None:
             shutil.rmtree(data.parent, ignore_errors=True)

@@ -71,14 +71,16 @@ def data_copy() -> Path:
 
 
 @contextmanager
-def streamlit_server(data: Path, extra_env: dict | None = None):
-    """`streamlit run app.py` on 127.0.0.1 (loopback only); yields (base url, pid)."""
+def streamlit_server(data: Path, extra_env: dict | None = None, app: Path | None = None):
+    """`streamlit run app.py` (or another `app`, run in its folder) on 127.0.0.1 (loopback
+    only); yields (base url, pid)."""
     port = free_port()
     env = os.environ | {"AMNSTATS_DATA_DIR": str(data)} | (extra_env or {})
+    app = app or PROJECT / "app.py"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
+        [sys.executable, "-m", "streamlit", "run", app.name, "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cwd=app.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 90
         while True:
