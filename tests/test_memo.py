@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import gc
 
 import polars as pl
@@ -92,12 +95,8 @@ def test_a_chart_is_built_once_and_shared():
     assert d is not a and d.sentence == a.sentence and d.table.frame.equals(a.table.frame)
 
 
-def test_every_page_chart_is_valid_vega_lite_and_converted_as_streamlit_does():
-    """The app converts charts without Altair's schema validation; here every chart the pages
-    build is validated, and the unvalidated conversion must be the very spec Streamlit makes."""
-    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
-
-    from amnstats.ui import panel, theme
+def _page_chart_specs() -> list:
+    from amnstats.ui import panel
     from apptest_helpers import PAGES, run_page
 
     for page in PAGES:
@@ -105,13 +104,104 @@ def test_every_page_chart_is_valid_vega_lite_and_converted_as_streamlit_does():
         assert not at.exception, (page, [e.value for e in at.exception])
     specs = [v for v in list(memo.RESULTS._entries.values()) if isinstance(v, panel.ChartSpec) and v.chart is not None]
     assert len({s.id for s in specs}) >= 15
-    for spec in specs:
+    return specs
+
+
+def _tables(vega: dict) -> tuple[dict, list]:
+    """(the spec with its data names numbered in order of use and no datasets, the datasets'
+    tables in that order): two conversions compare whatever their datasets are named."""
+    import pyarrow as pa
+
+    spec = json.loads(json.dumps({k: v for k, v in vega.items() if k != "datasets"}, default=repr))
+    order: list[str] = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("name"), str) and node["name"] in vega["datasets"]:
+                order.append(node["name"]) if node["name"] not in order else None
+                node["name"] = f"d{order.index(node['name'])}"
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(spec)
+    data = vega["datasets"]
+    return spec, [pa.ipc.open_stream(data[n]).read_all() if isinstance(data[n], bytes) else data[n] for n in order]
+
+
+def _fields(node) -> set[str]:
+    """Every "field" a spec names (encodings, tooltips, sorts, filters)."""
+    found = set()
+    if isinstance(node, dict):
+        if isinstance(node.get("field"), str):
+            found.add(node["field"])
+        for v in node.values():
+            found |= _fields(v)
+    elif isinstance(node, list):
+        for v in node:
+            found |= _fields(v)
+    return found
+
+
+def test_every_page_chart_is_valid_vega_lite_and_converted_as_streamlit_does():
+    """The app converts charts without Altair's schema validation; here every chart the pages
+    build is validated, and the unvalidated conversion must be the spec Streamlit makes, with
+    the data's unused columns left out: the same columns the spec names, the same rows."""
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    from amnstats.ui import panel, theme
+
+    n_dropped = 0
+    for spec in _page_chart_specs():
         for large in (False, True):
             want = _convert_altair_to_vega_lite_spec(theme.apply(spec.chart, large=large))  # validates
             height = want.get("height")
             if large and isinstance(height, int):  # presentation mode: fixed heights 1.6 times as tall
                 want["height"] = round(height * 1.6)
-            assert panel._vega(spec, large) == want, spec.id
+            got_spec, got_data = _tables(panel._vega(spec, large))
+            want_spec, want_data = _tables(want)
+            assert got_spec == want_spec, spec.id
+            assert len(got_data) == len(want_data), spec.id
+            text = json.dumps(got_spec, ensure_ascii=False)
+            sent = {c for t in got_data if hasattr(t, "column_names") for c in t.column_names}
+            for name in _fields(got_spec):  # every field an encoding or tooltip reads is sent
+                if any(name in t.column_names for t in want_data if hasattr(t, "column_names")):
+                    assert name in sent, (spec.id, name)
+            for got, full in zip(got_data, want_data):
+                if not hasattr(full, "column_names"):  # GeoJSON: as it is
+                    assert got == full, spec.id
+                    continue
+                assert got.column_names == [c for c in full.column_names if c in text], spec.id
+                assert got.equals(full.select(got.column_names)), spec.id
+                n_dropped += full.num_columns - got.num_columns
+    assert n_dropped > 0  # the observation columns no chart shows (source, note, ...) are not sent
+
+
+def test_charts_draw_the_same_without_the_unused_columns():
+    """Rendered by Vega (vl-convert), each page chart is the same picture with the data as
+    sent and with every column of its frames."""
+    import vl_convert as vlc
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    from amnstats.ui import panel, theme
+
+    def inline(vega: dict) -> dict:
+        spec, tables = _tables(vega)
+        spec["datasets"] = {f"d{i}": t.to_pylist() if hasattr(t, "to_pylist") else t for i, t in enumerate(tables)}
+        return json.loads(json.dumps(spec, default=str))
+
+    def svg(vega: dict) -> str:  # clip-path and gradient ids count up across renders in one process
+        return re.sub(r"(clip|gradient_)\d+", r"\1", vlc.vegalite_to_svg(inline(vega)))
+
+    seen = set()
+    for spec in _page_chart_specs():
+        if spec.id in seen:
+            continue
+        seen.add(spec.id)
+        full = _convert_altair_to_vega_lite_spec(theme.apply(spec.chart))
+        assert svg(panel._vega(spec, False)) == svg(full), spec.id
+    assert len(seen) >= 15
 
 
 def test_functions_of_the_same_name_in_two_page_scripts_do_not_share_results():

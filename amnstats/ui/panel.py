@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -78,18 +79,65 @@ def to_vega_lite(chart: alt.TopLevelMixin) -> dict:
     """The Vega-Lite spec Streamlit makes of an Altair chart (data as Arrow datasets), made
     the same way as `st.altair_chart` does but without Altair's JSON-schema validation,
     which was most of a page's time. The chart builders' specs are validated by the tests
-    (tests/test_memo.py), so the app need not do it on every build."""
+    (tests/test_memo.py), so the app need not do it on every build.
+
+    A chart's frames carry every observation column (source, note, ...); only the columns the
+    spec names are sent (used_columns). The browser then reads a few columns per row instead
+    of two dozen, and the picture is the same (tests/test_memo.py renders both)."""
     from streamlit.elements import vega_charts as vc  # pinned streamlit: its own Arrow transformer
 
-    datasets: dict = {}
-    alt.data_transformers.register("to_arrow_dataset", vc._to_arrow_dataset)
+    held: dict[str, object] = {}
     with vc._altair_globals_lock:  # Altair's theme and transformer settings are process-wide
         no_theme = alt.theme.enable("none") if alt.theme.active == "default" else contextlib.nullcontext()
-        with no_theme, alt.data_transformers.enable("to_arrow_dataset", datasets=datasets):
+        with no_theme, alt.data_transformers.enable(_HOLD, held=held):
             spec = chart.to_dict(validate=False)
+    datasets: dict = {}
+    if held:
+        text = json.dumps(spec, ensure_ascii=False, default=repr)
+        names = {}
+        for placeholder, data in held.items():
+            if isinstance(data, pl.DataFrame):
+                data = data.select(used_columns(data.columns, text))
+            names[placeholder] = vc._to_arrow_dataset(data, datasets)["name"]
+        _rename_data(spec, names)
     existing = spec.get("datasets")
     spec["datasets"] = {**existing, **datasets} if isinstance(existing, dict) else datasets
     return spec
+
+
+def used_columns(columns: list[str], spec_text: str) -> list[str]:
+    """The columns a spec (as JSON text, without its data) can refer to: a column whose name
+    is nowhere in the text is not read by any encoding, tooltip, transform or expression.
+    Names that occur inside other words are kept too (never too few)."""
+    return [c for c in columns if c in spec_text]
+
+
+_HOLD = "amnstats_hold"
+
+
+def _hold(data, held: dict) -> dict:
+    """Altair data transformer: the data kept as it is under a placeholder name; to_vega_lite
+    converts it once it knows which columns the spec uses."""
+    name = f"amnstats-held-{len(held)}"
+    held[name] = data
+    return {"name": name}
+
+
+alt.data_transformers.register(_HOLD, _hold)
+
+
+def _rename_data(node, names: dict[str, str]) -> None:
+    """Every {"name": placeholder} data reference in the spec renamed to its dataset's name."""
+    if isinstance(node, dict):
+        if isinstance(node.get("name"), str) and node["name"] in names:
+            node["name"] = names[node["name"]]
+        for value in node.values():
+            if isinstance(value, (dict, list)):
+                _rename_data(value, names)
+    elif isinstance(node, list):
+        for value in node:
+            if isinstance(value, (dict, list)):
+                _rename_data(value, names)
 
 
 def themed_vega_lite(chart: alt.TopLevelMixin, large: bool = False) -> dict:
