@@ -23,7 +23,7 @@ run: build
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
 test: setup
-	bash scripts/install_browser_deps.sh
+	bash scripts/install_test_deps.sh
 	$(PY) -m pytest
 
 clean:

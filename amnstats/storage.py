@@ -8,6 +8,8 @@ With ``AMNSTATS_STORE_URI`` set to an object-storage URI, e.g.
     s3://amnstats-prod/store?region=eu-north-1
     s3://bucket/prefix?endpoint_override=127.0.0.1:9000&scheme=http     (MinIO, moto)
     abfs://container@account.dfs.core.windows.net/store                 (Azure, pyarrow >= 16)
+    abfs://devstoreaccount1@127.0.0.1:10000/container/store?enable_tls=false&sv=...&sig=...
+                                                                        (Azurite, with a SAS token)
     gs://bucket/prefix
 
 the one writer (the instance that imports) still builds locally, then *publishes* the build:
@@ -19,8 +21,11 @@ files through pyarrow's filesystem layer (`pyarrow.fs`, with fsspec as a fallbac
 pyarrow does not know). Old builds are removed after publishing, keeping the two before the
 current one for readers that are still loading them.
 
-Credentials come from the environment as usual for each provider (AWS_ACCESS_KEY_ID /
-AWS_SECRET_ACCESS_KEY or an instance role; AZURE_STORAGE_ACCOUNT_KEY or a managed identity).
+Credentials come from the environment as usual for each provider: AWS_ACCESS_KEY_ID /
+AWS_SECRET_ACCESS_KEY or an instance role for S3; for Azure, AZURE_STORAGE_ACCOUNT_KEY (read
+here: pyarrow takes no account key from a URI), a SAS token in the URI's query, or pyarrow's
+default credential chain (a managed or workload identity, AZURE_CLIENT_ID / AZURE_TENANT_ID /
+AZURE_CLIENT_SECRET, the Azure CLI).
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ POINTER = "CURRENT"
 HISTORY = "HISTORY.json"  # published build ids, oldest first (for pruning)
 KEEP_PREVIOUS = 2
 FILES = ("observations.parquet", "datasets.parquet", "manifest.json")  # manifest last
+# Object stores have no folders, only names: a folder marker written by create_dir would
+# outlive the files where the service refuses a folder delete (Azurite has no batch delete).
+OBJECT_STORES = ("s3", "abfs", "gcs")
 
 
 class StorageError(RuntimeError):
@@ -74,7 +82,8 @@ class ObjectStore:
         """Upload one local build folder, then point CURRENT at it (last, atomically)."""
         build_id = build_dir.name
         target = self.location(build_id)
-        self.fs.create_dir(target, recursive=True)
+        if self.fs.type_name not in OBJECT_STORES:
+            self.fs.create_dir(target, recursive=True)
         for name in FILES:
             src = build_dir / name
             with src.open("rb") as fh, self.fs.open_output_stream(f"{target}/{name}") as out:
@@ -104,10 +113,24 @@ class ObjectStore:
         for info in infos:
             build_id = info.path.rstrip("/").rsplit("/", 1)[-1]
             if info.type == pafs.FileType.Directory and build_id not in history:
-                try:
-                    self.fs.delete_dir(info.path)
-                except (FileNotFoundError, OSError):
-                    pass
+                self._remove(info.path)
+
+    def _remove(self, folder: str) -> None:
+        """A build folder and its files; one object at a time where the service refuses the
+        folder delete. A failure leaves the folder for the next publish to remove."""
+        try:
+            self.fs.delete_dir(folder)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            pass
+        try:
+            for info in self.fs.get_file_info(pafs.FileSelector(folder, recursive=True)):
+                if info.type == pafs.FileType.File:
+                    self.fs.delete_file(info.path)
+        except (FileNotFoundError, OSError):
+            pass
 
     def read_table(self, build_id: str, name: str) -> pa.Table:
         return pq.read_table(f"{self.location(build_id)}/{name}", filesystem=self.fs)
@@ -127,7 +150,8 @@ def is_remote() -> bool:
 
 def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
     try:
-        return pafs.FileSystem.from_uri(uri)
+        fs, path = pafs.FileSystem.from_uri(uri)
+        return _with_account_key(fs), path
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
         # schemes pyarrow has no native filesystem for (e.g. az:// through adlfs): fsspec
         try:
@@ -136,6 +160,21 @@ def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
             raise StorageError(f"{ENV}={uri}: pyarrow känner inte schemat och fsspec är inte installerat") from None
         fs, path = fsspec.core.url_to_fs(uri)
         return pafs.PyFileSystem(pafs.FSSpecHandler(fs)), path
+
+
+def _with_account_key(fs: pafs.FileSystem) -> pafs.FileSystem:
+    """An Azure filesystem from a URI, signed with AZURE_STORAGE_ACCOUNT_KEY when that is set
+    and the URI carries no SAS token (the URI's account, hosts and scheme kept)."""
+    key = os.environ.get("AZURE_STORAGE_ACCOUNT_KEY", "").strip()
+    if not key or fs.type_name != "abfs":
+        return fs
+    options = fs.__reduce__()[1][0]  # the constructor's arguments (pickling protocol)
+    if options.get("sas_token"):
+        return fs
+    return pafs.AzureFileSystem(
+        options["account_name"], account_key=key,
+        **{k: options[k] for k in ("blob_storage_authority", "blob_storage_scheme", "dfs_storage_authority",
+                                   "dfs_storage_scheme") if options.get(k)})
 
 
 @lru_cache(maxsize=4)

@@ -1,15 +1,25 @@
-"""The processed store on object storage (AMNSTATS_STORE_URI), against a local S3 server (moto).
+"""The processed store on object storage (AMNSTATS_STORE_URI), against a local S3 server (moto)
+and a local Azure Blob Storage (Azurite, from npm: scripts/install_test_deps.sh installs it).
 
 Publishing uploads a build's files under builds/<id>/ and writes the CURRENT pointer last;
 replicas read CURRENT and the Parquet files through pyarrow.fs. Without the variable the
-store stays the local folder, as before. In CI a missing moto is a failure, not a skip.
+store stays the local folder, as before. In CI a missing moto or Azurite is a failure, not a skip.
 """
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import hashlib
+import hmac
 import json
 import os
+import socket
+import subprocess
+import time
+import urllib.parse
 import uuid
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -19,6 +29,10 @@ from amnstats import storage, store
 from amnstats.build import build, current_build
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+AZURITE = Path(__file__).resolve().parents[1] / "node_modules" / ".bin" / "azurite-blob"
+# Azurite's documented development account (public, the same in every installation)
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 HEADER = "series,measure,period,gender,area,group,value_printed,status,kind,target_setter,line,note\n"
 
@@ -61,6 +75,77 @@ def s3_store(s3_server, data_dir, monkeypatch):
     return storage.object_store()
 
 
+@pytest.fixture(scope="module")
+def azurite_server(tmp_path_factory):
+    if not AZURITE.exists():
+        message = f"Azurite is not installed ({AZURITE}; run scripts/install_test_deps.sh): the abfs:// path is untested"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--silent", "--loose",
+                             "--skipApiVersionCheck", "--location", str(tmp_path_factory.mktemp("azurite"))],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("Azurite did not start: " + proc.stderr.read().decode()[-1500:])
+            time.sleep(0.2)
+    yield f"127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def _account_sas(account: str, key: str) -> str:
+    """An account SAS token (blob service; containers and objects; read, write, delete, list,
+    add, create) valid for an hour, signed as Azure documents it."""
+    fields = {"sv": "2021-06-08", "ss": "b", "srt": "sco", "sp": "rwdlac", "spr": "https,http",
+              "se": (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    to_sign = "\n".join([account, fields["sp"], fields["ss"], fields["srt"], "", fields["se"], "", fields["spr"],
+                         fields["sv"], "", ""])
+    sig = base64.b64encode(hmac.new(base64.b64decode(key), to_sign.encode(), hashlib.sha256).digest()).decode()
+    return urllib.parse.urlencode(fields | {"sig": sig})
+
+
+def _azure_store(server: str, monkeypatch, sas: bool) -> storage.ObjectStore:
+    container = f"amnstats-{uuid.uuid4().hex[:8]}"
+    uri = f"abfs://{AZURITE_ACCOUNT}@{server}/{container}/store?enable_tls=false"
+    if sas:
+        monkeypatch.delenv("AZURE_STORAGE_ACCOUNT_KEY", raising=False)
+        uri += "&" + _account_sas(AZURITE_ACCOUNT, AZURITE_KEY)
+    else:
+        monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_KEY", AZURITE_KEY)
+    monkeypatch.setenv(storage.ENV, uri)
+    remote = storage.object_store()
+    assert remote.fs.type_name == "abfs"  # pyarrow's own Azure filesystem, not a fallback
+    remote.fs.create_dir(container)
+    return remote
+
+
+@pytest.fixture
+def azure_store(azurite_server, data_dir, monkeypatch):
+    """A fresh container on the local Azure Blob Storage, configured as the store (abfs://),
+    signed with the account key from AZURE_STORAGE_ACCOUNT_KEY."""
+    return _azure_store(azurite_server, monkeypatch, sas=False)
+
+
+@pytest.fixture(params=["s3", "azure"])
+def remote_store(request):
+    """Each test below runs against S3 (moto) and Azure Blob Storage (Azurite)."""
+    return request.getfixturevalue(f"{request.param}_store")
+
+
 def test_local_folder_is_the_default(data_dir, monkeypatch):
     monkeypatch.delenv(storage.ENV, raising=False)
     assert storage.object_store() is None and not storage.is_remote()
@@ -69,60 +154,60 @@ def test_local_folder_is_the_default(data_dir, monkeypatch):
     assert current_build() == result.path
 
 
-def test_build_is_published_and_read_back_through_pyarrow(s3_store, data_dir):
+def test_build_is_published_and_read_back_through_pyarrow(remote_store, data_dir):
     result = build()
-    assert s3_store.current_id() == result.path.name
-    remote = pl.from_arrow(s3_store.read_table(result.path.name, "observations.parquet"))
+    assert remote_store.current_id() == result.path.name
+    remote = pl.from_arrow(remote_store.read_table(result.path.name, "observations.parquet"))
     assert_frame_equal(remote, store.load_observations())
-    assert s3_store.read_manifest(result.path.name)["n_observations"] == result.n_observations
-    location = storage.remote_location(s3_store.current_id())
-    assert location.startswith("s3://") and location.endswith(result.path.name)
+    assert remote_store.read_manifest(result.path.name)["n_observations"] == result.n_observations
+    location = storage.remote_location(remote_store.current_id())
+    assert location.startswith(remote_store.uri.split("://")[0] + "://") and location.endswith(result.path.name)
     assert_frame_equal(pl.from_arrow(storage.read_table(location, "datasets.parquet")), store.load_datasets())
 
 
-def test_interrupted_publish_leaves_readers_on_the_previous_build(s3_store, data_dir, monkeypatch):
+def test_interrupted_publish_leaves_readers_on_the_previous_build(remote_store, data_dir, monkeypatch):
     first = build()
     _add_report(data_dir, "extra", 2031)
     calls = []
 
     class DiesBeforeCurrent:  # the connection drops after the files, before the pointer
         def __getattr__(self, name):
-            return getattr(s3_store.fs, name)
+            return getattr(remote_store.fs, name)
 
         def open_output_stream(self, path, *args, **kwargs):
             calls.append(path)
             if path.endswith(storage.POINTER):
                 raise OSError("connection reset")
-            return s3_store.fs.open_output_stream(path, *args, **kwargs)
+            return remote_store.fs.open_output_stream(path, *args, **kwargs)
 
-    flaky = storage.ObjectStore(s3_store.uri, DiesBeforeCurrent(), s3_store.base)
+    flaky = storage.ObjectStore(remote_store.uri, DiesBeforeCurrent(), remote_store.base)
     with monkeypatch.context() as m, pytest.raises(storage.StorageError):
         m.setattr(storage, "object_store", lambda: flaky)
         build()
     assert any(p.endswith("observations.parquet") for p in calls)  # the new files were uploaded
-    assert s3_store.current_id() == first.path.name                # but CURRENT never moved
+    assert remote_store.current_id() == first.path.name                # but CURRENT never moved
     assert current_build() == first.path                           # nor did the local link
-    old = pl.from_arrow(s3_store.read_table(first.path.name, "observations.parquet"))
+    old = pl.from_arrow(remote_store.read_table(first.path.name, "observations.parquet"))
     assert len(old) == first.n_observations
     second = build()
-    assert s3_store.current_id() == second.path.name and second.n_observations == first.n_observations + 1
+    assert remote_store.current_id() == second.path.name and second.n_observations == first.n_observations + 1
 
 
-def test_old_builds_are_pruned_and_an_up_to_date_store_is_republished(s3_store, data_dir):
+def test_old_builds_are_pruned_and_an_up_to_date_store_is_republished(remote_store, data_dir):
     ids = [build().path.name]
     for year in (2031, 2032, 2033):
         _add_report(data_dir, f"extra{year}", year)
         ids.append(build().path.name)
-    kept = {i.path.rsplit("/", 1)[-1] for i in s3_store.fs.get_file_info(
-        storage.pafs.FileSelector(f"{s3_store.base}/builds")) if i.type == storage.pafs.FileType.Directory}
+    kept = {i.path.rsplit("/", 1)[-1] for i in remote_store.fs.get_file_info(
+        storage.pafs.FileSelector(f"{remote_store.base}/builds")) if i.type == storage.pafs.FileType.Directory}
     assert ids[-1] in kept and ids[0] not in kept and len(kept) == 1 + storage.KEEP_PREVIOUS
-    s3_store.fs.delete_file(f"{s3_store.base}/{storage.POINTER}")  # e.g. a fresh bucket
-    assert s3_store.current_id() is None
+    remote_store.fs.delete_file(f"{remote_store.base}/{storage.POINTER}")  # e.g. a fresh bucket
+    assert remote_store.current_id() is None
     again = build()
-    assert not again.rebuilt and s3_store.current_id() == again.path.name
+    assert not again.rebuilt and remote_store.current_id() == again.path.name
 
 
-def test_a_replica_with_no_local_data_shows_the_published_store(s3_store, data_dir, tmp_path, monkeypatch):
+def test_a_replica_with_no_local_data_shows_the_published_store(remote_store, data_dir, tmp_path, monkeypatch):
     from apptest_helpers import run_page
 
     build()
@@ -137,8 +222,30 @@ def test_a_replica_with_no_local_data_shows_the_published_store(s3_store, data_d
     assert not (empty / "processed").exists() or not any((empty / "processed").glob("build-*"))
 
 
-def test_a_read_only_instance_never_publishes(s3_store, data_dir, monkeypatch):
+def test_a_read_only_instance_never_publishes(remote_store, data_dir, monkeypatch):
     monkeypatch.setenv("AMNSTATS_READ_ONLY", "1")
     result = build()
     assert result.rebuilt and current_build() == result.path  # it may build for itself
-    assert s3_store.current_id() is None                       # but writes nothing to the store
+    assert remote_store.current_id() is None                       # but writes nothing to the store
+
+
+def test_an_azure_store_signed_with_a_sas_token_in_the_uri(azurite_server, data_dir, monkeypatch):
+    remote = _azure_store(azurite_server, monkeypatch, sas=True)
+    result = build()
+    assert remote.current_id() == result.path.name
+    assert_frame_equal(pl.from_arrow(remote.read_table(result.path.name, "observations.parquet")),
+                       store.load_observations())
+
+
+def test_a_store_that_refuses_folder_deletes_is_pruned_object_by_object(azurite_server, data_dir, monkeypatch):
+    """Azurite refuses the batch delete behind delete_dir with a SAS token: old builds then go
+    one object at a time."""
+    remote = _azure_store(azurite_server, monkeypatch, sas=True)
+    ids = [build().path.name]
+    for year in (2031, 2032, 2033):
+        _add_report(data_dir, f"extra{year}", year)
+        ids.append(build().path.name)
+    left = {i.path.split("/builds/")[1].split("/")[0] for i in remote.fs.get_file_info(
+        storage.pafs.FileSelector(f"{remote.base}/builds", recursive=True)) if i.type == storage.pafs.FileType.File}
+    assert left == set(ids[-1 - storage.KEEP_PREVIOUS:])
+

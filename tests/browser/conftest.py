@@ -1,7 +1,7 @@
 """Browser tests: the app started on a free localhost port against a private copy of the data,
 driven by Playwright in Debian's Chromium (never a browser Playwright downloads).
 
-What they need is installed by scripts/install_browser_deps.sh (`make test` runs it). When something
+What they need is installed by scripts/install_test_deps.sh (`make test` runs it). When something
 is missing they fail in CI (CI=true) and skip with the reason elsewhere."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: end-to-end test in Chromium (tests/browser); needs "
-                                       "scripts/install_browser_deps.sh")
+                                       "scripts/install_test_deps.sh")
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -40,7 +40,7 @@ def _missing() -> list[str]:
     missing = []
     if not os.access(CHROMIUM, os.X_OK):
         missing.append(f"Chromium not found at {CHROMIUM} (apt-get install chromium, or run "
-                       "scripts/install_browser_deps.sh as root)")
+                       "scripts/install_test_deps.sh as root)")
     if not AXE_JS.is_file():
         missing.append(f"axe-core not installed ({AXE_JS}; run: npm ci)")
     try:
