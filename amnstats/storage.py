@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -54,6 +55,12 @@ OBJECT_STORES = ("s3", "abfs", "gcs")
 
 class StorageError(RuntimeError):
     pass
+
+
+def redacted(text: str) -> str:
+    """`text` without the query strings of the addresses in it: a SAS token there is a secret
+    (pyarrow's errors quote the URL they failed on)."""
+    return re.sub(r"\?[^\s'\"]*", "?…", text)
 
 
 @dataclass(frozen=True)
@@ -157,7 +164,7 @@ def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
         try:
             import fsspec
         except ImportError:
-            raise StorageError(f"{ENV}={uri}: pyarrow känner inte schemat och fsspec är inte installerat") from None
+            raise StorageError(f"{ENV}={redacted(uri)}: pyarrow känner inte schemat och fsspec är inte installerat") from None
         fs, path = fsspec.core.url_to_fs(uri)
         return pafs.PyFileSystem(pafs.FSSpecHandler(fs)), path
 
@@ -165,11 +172,17 @@ def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
 def _with_account_key(fs: pafs.FileSystem) -> pafs.FileSystem:
     """An Azure filesystem from a URI, signed with AZURE_STORAGE_ACCOUNT_KEY when that is set
     and the URI carries no SAS token (the URI's account, hosts and scheme kept)."""
-    key = os.environ.get("AZURE_STORAGE_ACCOUNT_KEY", "").strip()
-    if not key or fs.type_name != "abfs":
+    if fs.type_name != "abfs":
         return fs
+    key = os.environ.get("AZURE_STORAGE_ACCOUNT_KEY", "").strip()
     options = fs.__reduce__()[1][0]  # the constructor's arguments (pickling protocol)
     if options.get("sas_token"):
+        return fs
+    if not key:
+        if "http" in (options.get("blob_storage_scheme"), options.get("dfs_storage_scheme")):
+            # the Azure SDK refuses token sign-in without TLS by aborting the whole process
+            raise StorageError(f"{ENV}: en Azure-adress utan TLS (enable_tls=false) behöver "
+                               "AZURE_STORAGE_ACCOUNT_KEY eller en SAS-token i adressen")
         return fs
     return pafs.AzureFileSystem(
         options["account_name"], account_key=key,
@@ -203,7 +216,7 @@ def publish(build_dir: Path) -> str | None:
     try:
         return store.publish(build_dir)
     except OSError as exc:
-        raise StorageError(f"bygget kunde inte publiceras till {store.uri}: {exc}") from exc
+        raise StorageError(redacted(f"bygget kunde inte publiceras till {store.uri}: {exc}")) from exc
 
 
 def ensure_published(build_dir: Path) -> None:

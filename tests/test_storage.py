@@ -249,3 +249,58 @@ def test_a_store_that_refuses_folder_deletes_is_pruned_object_by_object(azurite_
         storage.pafs.FileSelector(f"{remote.base}/builds", recursive=True)) if i.type == storage.pafs.FileType.File}
     assert left == set(ids[-1 - storage.KEEP_PREVIOUS:])
 
+
+def test_an_azure_address_without_tls_or_key_is_refused_with_a_message(monkeypatch):
+    """Without a key or SAS token the Azure SDK would sign in with a token, which it refuses
+    over http by aborting the process: amnstats says what is missing instead."""
+    monkeypatch.delenv("AZURE_STORAGE_ACCOUNT_KEY", raising=False)
+    monkeypatch.setenv(storage.ENV, f"abfs://{AZURITE_ACCOUNT}@127.0.0.1:1/container/store?enable_tls=false")
+    storage._open.cache_clear()
+    with pytest.raises(storage.StorageError, match="AZURE_STORAGE_ACCOUNT_KEY eller en SAS-token"):
+        storage.object_store()
+
+
+def test_a_page_with_an_unreadable_store_says_so_and_shows_the_local_data(data_dir, monkeypatch):
+    from apptest_helpers import run_page
+
+    build()  # the local store, before object storage is configured
+    monkeypatch.delenv("AZURE_STORAGE_ACCOUNT_KEY", raising=False)
+    monkeypatch.setenv(storage.ENV, f"abfs://{AZURITE_ACCOUNT}@127.0.0.1:1/container/store?enable_tls=false")
+    storage._open.cache_clear()
+    at = run_page("arbetsloshet")
+    assert not at.exception
+    assert any("kunde inte läsas från den delade lagringen" in w.value and "SAS-token" in w.value for w in at.warning)
+    assert at.title[0].value == "Arbetslöshet" and len(at.get("vega_lite_chart")) >= 1  # the local build
+
+
+def test_a_failed_publish_names_no_secret(data_dir, monkeypatch):
+    secret = "sig=S3CRET"
+
+    class Refuses:
+        type_name = "abfs"
+
+        def open_output_stream(self, path, *args, **kwargs):
+            raise OSError(f"PUT http://127.0.0.1:1/acct/{path}?sv=2021-06-08&{secret} failed: 403")
+
+    remote = storage.ObjectStore(f"abfs://acct@127.0.0.1:1/c/store?sv=2021-06-08&{secret}", Refuses(), "c/store")
+    monkeypatch.setattr(storage, "object_store", lambda: remote)
+    with pytest.raises(storage.StorageError) as raised:
+        storage.publish(build().path)
+    assert "S3CRET" not in str(raised.value) and "403" in str(raised.value)
+
+
+def test_a_store_that_does_not_answer_is_reported_without_its_address(data_dir, monkeypatch):
+    from apptest_helpers import run_page
+
+    build()
+    monkeypatch.setenv(storage.ENV, "s3://bucket/store?endpoint_override=127.0.0.1:1&scheme=http")
+
+    def refused():
+        raise OSError("GET http://127.0.0.1:1/bucket/store/CURRENT?X-Amz-Signature=S3CRET: connection refused")
+    monkeypatch.setattr(storage, "current_remote_build", refused)
+    monkeypatch.setattr(storage, "ensure_published", lambda build_dir: None)  # the writer's side: see above
+    at = run_page("arbetsloshet")
+    assert not at.exception
+    [warning] = [w.value for w in at.warning if "delade lagringen" in w.value]
+    assert "svarar inte eller nekar åtkomst" in warning and "S3CRET" not in warning and "127.0.0.1" not in warning
+

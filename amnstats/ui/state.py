@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import polars as pl
@@ -11,6 +12,8 @@ from .. import storage, store
 from ..build import current_build
 from ..disclosure import min_count, suppress_small_counts
 from ..problems import InputError
+
+log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner="Läser in statistiken …", max_entries=2)
@@ -41,8 +44,18 @@ def build_path() -> str:
     """The build to show: rebuilt if raw data changed; if the rebuild fails, the previous
     build with a warning; with no build at all, an error and the page stops. With
     AMNSTATS_STORE_URI (dashboard replicas), the build object storage's CURRENT names."""
-    if storage.is_remote() and (remote := storage.current_remote_build()) is not None:
-        return storage.remote_location(remote)
+    if storage.is_remote():
+        try:
+            remote = storage.current_remote_build()
+        except (storage.StorageError, OSError) as exc:
+            remote = None
+            log.error("amnstats: object storage unreadable: %s", storage.redacted(str(exc)))
+            why = (str(exc) if isinstance(exc, storage.StorageError) else
+                   f"{storage.ENV}: lagringen svarar inte eller nekar åtkomst (detaljer i serverns logg)")
+            st.warning(f"Statistiken kunde inte läsas från den delade lagringen. {why}. "
+                       "Sidan visar den lokala versionen.")
+        if remote is not None:
+            return storage.remote_location(remote)
     cur = current_build()
     if cur is not None and _checked.get(str(cur), -1e9) > time.monotonic() - RECHECK_SECONDS:
         return str(cur)  # checked a moment ago: a run costs one readlink, not a stat of every raw file
@@ -58,6 +71,13 @@ def build_path() -> str:
             st.error(f"Statistiken kunde inte byggas från data/raw. {exc.headline}:\n\n{details}")
             st.stop()
         st.warning(f"Nya rådata kunde inte läsas in; sidan visar den senast fungerande versionen.\n\n{details}")
+        return str(previous)
+    except storage.StorageError as exc:  # built here, but the shared store could not take it
+        previous = current_build()
+        if previous is None:
+            st.error(f"Statistiken kunde inte byggas: {exc}")
+            st.stop()
+        st.warning(f"Den delade lagringen kunde inte uppdateras ({exc}); sidan visar den lokala versionen.")
         return str(previous)
 
 
