@@ -5,7 +5,7 @@
 #
 #   bench/run_all.sh            # everything; the soak in its shortened --ci form (~2 min)
 #   bench/run_all.sh --quick    # smaller sizes and fewer repeats (~10 min)
-#   bench/run_all.sh --long     # the soak for an hour's worth of use (3 000 actions, <= 1 h)
+#   bench/run_all.sh --long     # with an hour of wall-clock soak at a user's pace (soak.py --wall-hour)
 #
 # Needs `make setup` (the venv) and Chromium for the browser benchmark (CHROMIUM=/path, default
 # /usr/bin/chromium). Results are documented in docs/performance.md.
@@ -48,7 +48,7 @@ else
   run bench/pages.py
   run bench/browser.py
   run bench/concurrency.py
-  if [ "$long" = 1 ]; then run bench/soak.py; else run bench/soak.py --ci; fi
+  if [ "$long" = 1 ]; then run bench/soak.py --wall-hour; else run bench/soak.py --ci; fi
   [ -f bench/metrics.py ] && run bench/metrics.py
 fi
 echo
