@@ -289,8 +289,10 @@ def test_a_failed_publish_names_no_secret(data_dir, monkeypatch):
     assert "S3CRET" not in str(raised.value) and "403" in str(raised.value)
 
 
-def test_a_store_that_does_not_answer_is_reported_without_its_address(data_dir, monkeypatch):
+def test_a_store_that_does_not_answer_is_reported_without_its_address(data_dir, monkeypatch, caplog):
     from apptest_helpers import run_page
+
+    from amnstats.ui import state
 
     build()
     monkeypatch.setenv(storage.ENV, "s3://bucket/store?endpoint_override=127.0.0.1:1&scheme=http")
@@ -299,8 +301,13 @@ def test_a_store_that_does_not_answer_is_reported_without_its_address(data_dir, 
         raise OSError("GET http://127.0.0.1:1/bucket/store/CURRENT?X-Amz-Signature=S3CRET: connection refused")
     monkeypatch.setattr(storage, "current_remote_build", refused)
     monkeypatch.setattr(storage, "ensure_published", lambda build_dir: None)  # the writer's side: see above
-    at = run_page("arbetsloshet")
+    monkeypatch.setattr(state, "_logged", {})
+    with caplog.at_level("ERROR", logger="amnstats.ui.state"):
+        at = run_page("arbetsloshet")
+        at.run()  # a second run: warned again, logged once
     assert not at.exception
     [warning] = [w.value for w in at.warning if "delade lagringen" in w.value]
     assert "svarar inte eller nekar åtkomst" in warning and "S3CRET" not in warning and "127.0.0.1" not in warning
+    logged = [r.getMessage() for r in caplog.records if "object storage unreadable" in r.getMessage()]
+    assert len(logged) == 1 and "connection refused" in logged[0] and "S3CRET" not in logged[0]
 

@@ -40,6 +40,17 @@ RECHECK_SECONDS = 5.0
 _checked: dict[str, float] = {}
 
 
+_logged: dict[str, float] = {}
+
+
+def _log_once_a_minute(message: str) -> None:
+    """An error every page run would repeat (50 sessions: many a second), logged once a minute."""
+    now = time.monotonic()
+    if now - _logged.get(message, -1e9) >= 60:
+        _logged[message] = now
+        log.error("%s", message)
+
+
 def build_path() -> str:
     """The build to show: rebuilt if raw data changed; if the rebuild fails, the previous
     build with a warning; with no build at all, an error and the page stops. With
@@ -49,7 +60,7 @@ def build_path() -> str:
             remote = storage.current_remote_build()
         except (storage.StorageError, OSError) as exc:
             remote = None
-            log.error("amnstats: object storage unreadable: %s", storage.redacted(str(exc)))
+            _log_once_a_minute(f"amnstats: object storage unreadable: {storage.redacted(str(exc))}")
             why = (str(exc) if isinstance(exc, storage.StorageError) else
                    f"{storage.ENV}: lagringen svarar inte eller nekar åtkomst (detaljer i serverns logg)")
             st.warning(f"Statistiken kunde inte läsas från den delade lagringen. {why}. "
