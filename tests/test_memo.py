@@ -118,7 +118,8 @@ def _tables(vega: dict) -> tuple[dict, list]:
     def walk(node):
         if isinstance(node, dict):
             if isinstance(node.get("name"), str) and node["name"] in vega["datasets"]:
-                order.append(node["name"]) if node["name"] not in order else None
+                if node["name"] not in order:
+                    order.append(node["name"])
                 node["name"] = f"d{order.index(node['name'])}"
             for v in node.values():
                 walk(v)
