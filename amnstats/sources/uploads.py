@@ -229,26 +229,27 @@ def load(raw_dir: Path, processed_dir: Path | None = None) -> SourceBatch:
     root = raw_dir / "uploads"
     if not root.exists():
         return batch
-    active: list[tuple[Path, dict, str]] = []  # (folder, record, cache key)
+    active: list[tuple[Path, dict, str, Path]] = []  # (folder, record, cache key, stored file)
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         record = read_record(folder)
         if record is None or record.get("status") != "active":
             continue  # no record: an import that never reached its commit point
         path = folder / record["stored_as"]
         if not path.exists() or _hash(path) != record["sha256"]:
-            batch.problems.append(Problem(f"uploads/{folder.name}/{record['stored_as']}", None, "",
+            batch.problems.append(Problem(_rel(path, raw_dir), None, "",
                                           "den uppladdade filen saknas eller har ändrats sedan importen"))
             continue
-        active.append((folder, record, cache_key(record)))
-    cached = {record["id"]: obs for folder, record, key in active
+        active.append((folder, record, cache_key(record), path))
+    cached = {record["id"]: obs for folder, record, key, _ in active
               if (obs := _read_cache(cache_path(folder, key))) is not None}
-    cached |= from_builds(processed_dir, {record["id"]: key for _, record, key in active if record["id"] not in cached})
-    for folder, record, key in active:
-        rel = f"uploads/{folder.name}/{record['stored_as']}"
+    cached |= from_builds(processed_dir, {record["id"]: key for _, record, key, _ in active
+                                          if record["id"] not in cached})
+    for folder, record, key, path in active:
+        rel = _rel(path, raw_dir)
         observations = cached.get(record["id"])
         if observations is None:
-            prepared = prepare((folder / record["stored_as"]).read_bytes(), record["filename"],
-                               Mapping.from_dict(record["mapping"]), sheet=record.get("sheet"), dataset_id=record["id"])
+            prepared = prepare(path.read_bytes(), record["filename"], Mapping.from_dict(record["mapping"]),
+                               sheet=record.get("sheet"), dataset_id=record["id"])
             if not prepared.ok:
                 batch.problems += [Problem(rel, p.row, p.column, p.message) for p in prepared.problems]
                 continue
@@ -267,3 +268,9 @@ def load(raw_dir: Path, processed_dir: Path | None = None) -> SourceBatch:
             "inconsistencies": "[]", "raw_path": rel, "sha256": record["sha256"], "source_type": "upload",
         })
     return batch
+
+
+def _rel(path: Path, raw_dir: Path) -> str:
+    """The stored file as problems and the dataset name it: uploads/<id>/<file>."""
+    return path.relative_to(raw_dir).as_posix()
+
