@@ -204,7 +204,7 @@ class ObsKeys:
         """Per row: the index of the key column's value in labels, -1 for others."""
         key = ("codes", col, tuple(labels))
         if key not in self.cache:
-            self.cache[key] = self.key_codes(col, labels)[self.ids] if self.n_keys else np.zeros(0, np.int64)
+            self.cache[key] = self.key_codes(col, labels)[self.ids]  # no keys: no rows, an empty array
         return self.cache[key]
 
     def key_codes(self, col: str, labels: tuple[str, ...], other: int = -1) -> np.ndarray:

@@ -187,7 +187,7 @@ def _single_period(data: pl.DataFrame, m: Measure, chart_id: str, title: str, se
         tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Kön:N"),
                  alt.Tooltip("Värde_text:N", title=m.label_sv)])
     chart = _layer(base.mark_bar(), base.mark_text(align="left", dx=4, color=theme.TEXT).encode(text=alt.Text("Värde_text:N")),
-                      height=alt.Step(36))
+                   height=alt.Step(36))
     period = data["Period_text"][0]
     sentence = _sentence(sel, area)
     return ChartSpec(chart_id, f"{title}, {period}", chart, _table(sel, m, title, ["Period_text", "Kön"]), sentence,
@@ -383,7 +383,7 @@ def kaa_funnel(obs: pl.DataFrame, *, period: str, gender: str = "totalt", chart_
         x=alt.X("value:Q", title="Antal ungdomar", axis=alt.Axis(labelExpr=theme.sv_number_expr())),
         tooltip=[alt.Tooltip("Steg:N"), alt.Tooltip("Värde_text:N", title="Antal")])
     chart = _layer(base.mark_bar(color=theme.PALETTE[2]),
-                      base.mark_text(align="left", dx=4).encode(text=alt.Text("Värde_text:N")), height=60 * len(data) + 40)
+                   base.mark_text(align="left", dx=4).encode(text=alt.Text("Värde_text:N")), height=60 * len(data) + 40)
     first = frame.row(0, named=True)
     parts = [f"{r['Steg'].lower()} {format_number(r['Antal'], 0)}" for r in frame.iter_rows(named=True) if r["Antal"] is not None]
     sentence = f"Inom det kommunala aktivitetsansvaret {period_phrase_short(period)}: " + ", ".join(parts) + "."
