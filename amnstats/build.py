@@ -33,6 +33,7 @@ STORE_ORDER = ("series", "measure", "area", "group", "gender", "period_start", "
                "target_setter", "dataset", "source")  # row order of observations.parquet
 _hash_cache: dict[tuple[str, int, int], str] = {}
 _NO_DICTIONARY = ("source", "source_label")  # nearly one value per row
+ROW_GROUP_ROWS = 131_072  # rows per Parquet row group of the store
 _verified: dict[tuple, str | None] = {}
 log = logging.getLogger("amnstats")
 
@@ -167,7 +168,7 @@ def collect(raw_dir: Path, processed_dir: Path | None = None,
                                 f"samma nyckel med olika värden ({key}) i {', '.join(r['sources'])}"))
     if problems:
         raise BuildError(problems, "Bygget avbröts")
-    obs = _combine(obs, ready, datasets).rechunk()
+    obs = _combine(obs, ready, datasets)
     return obs, _datasets_frame(datasets, obs)
 
 
@@ -205,9 +206,9 @@ def _combine(obs: pl.DataFrame, ready: list[pl.DataFrame], datasets: list[dict])
             .group_by("series", "measure", maintain_order=True).agg(start=pl.col("_i").first(), n=pl.len()))
     for r in runs.iter_rows(named=True):
         keep.setdefault((r["series"], r["measure"]), []).insert(0, marked.slice(r["start"], r["n"]))
-    # str order is UTF-8 byte order, as polars sorts
-    # one contiguous frame in one step (concatenating, then rechunking, would copy twice)
-    return pl.concat([_merge_sorted(keep[pair]) for pair in sorted(keep)], how="vertical", rechunk=True)
+    # str order is UTF-8 byte order, as polars sorts. Not rechunked: the pieces are slices of the
+    # frames above, and _write_parquet copies one row group at a time.
+    return pl.concat([_merge_sorted(keep[pair]) for pair in sorted(keep)], how="vertical", rechunk=False)
 
 
 def _repeated_keys(f: pl.DataFrame, others: list[pl.DataFrame], key: list[str]) -> pl.Series | None:
@@ -342,18 +343,26 @@ def _mark_preferred(obs: pl.DataFrame, datasets: list[dict]) -> pl.DataFrame:
 
 
 def _datasets_frame(datasets: list[dict], obs: pl.DataFrame) -> pl.DataFrame:
-    counts = obs.group_by("dataset").agg(n_values=pl.len(), n_preferred=pl.col("is_preferred").sum())
+    # lazily: an eager select or group_by would first copy the columns of a store assembled from
+    # many slices (see _combine) into one chunk
+    counts = (obs.lazy().group_by("dataset").agg(n_values=pl.len(), n_preferred=pl.col("is_preferred").sum())
+              .collect())
     frame = pl.DataFrame(datasets, schema={k: pl.String for k in DATASET_FIELDS})
     return frame.join(counts.rename({"dataset": "id"}), on="id", how="left").sort("id")
 
 
 def _write_parquet(df: pl.DataFrame, path: Path) -> None:
-    # Deterministic bytes: no timestamps, fixed compression, single row group; one chunk, so page
-    # boundaries do not depend on how the frame was assembled. Arrow string views are handed
-    # over without a copy; per-row columns (source, source_label) skip the dictionary.
-    pq.write_table(df.rechunk().to_arrow(compat_level=pl.CompatLevel.newest()), path, compression="zstd",
-                   row_group_size=1_000_000, store_schema=False,
-                   use_dictionary=[c for c in df.columns if c not in _NO_DICTIONARY])
+    # Deterministic bytes: no timestamps, fixed compression, fixed row groups, each converted from
+    # one chunk, so page boundaries depend on the rows alone, not on how the frame was assembled.
+    # One group at a time: the writer never holds a second copy of a large store. Arrow string
+    # views are handed over without a copy; per-row columns (source, source_label) skip the
+    # dictionary.
+    schema = df.head(0).to_arrow(compat_level=pl.CompatLevel.newest()).schema
+    with pq.ParquetWriter(path, schema, compression="zstd", store_schema=False,
+                          use_dictionary=[c for c in df.columns if c not in _NO_DICTIONARY]) as writer:
+        for start in range(0, max(df.height, 1), ROW_GROUP_ROWS):  # an empty store: one empty group
+            group = df.slice(start, ROW_GROUP_ROWS).rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
+            writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
 
 
 def _upload_keys(keys: dict[str, str], datasets: pl.DataFrame) -> dict[str, list]:

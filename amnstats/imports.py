@@ -94,28 +94,37 @@ def _write_record(record: dict) -> None:
 
 def preview(prepared: Prepared, current: pl.DataFrame) -> pl.DataFrame:
     """What the import would change, per value: `change` is ny, ändrad or oförändrad,
-    with the current value beside the new one."""
-    obs = prepared.observations
-    new = obs.select(*KEY_COLUMNS, "period_start", pl.col("value").alias("new_value"))
-    # Only the file's own series and measures can match (one preferred row per key).
-    pairs = obs.select(pl.col("series").unique().implode(), pl.col("measure").unique().implode())
+    with the current value beside the new one. In the observations' (store) order."""
+    return diff(prepared.observations, current)
+
+
+def diff(observations: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
+    """Per observation, in its order: the key, period_start, new_value, the preferred row of
+    `current` with the same key (old_value, old_source; null when there is none) and `change`.
+
+    The key columns are the observations' own, not copied: a million-row upload's diff then
+    costs its three new columns. Only the rows that share a period with a current row of the
+    same series and measures are looked up (joined)."""
+    new = observations.select(*KEY_COLUMNS, "period_start", pl.col("value").alias("new_value"))
+    pairs = observations.select(pl.col("series").unique().implode(), pl.col("measure").unique().implode())
     cur = (current.filter(pl.col("is_preferred"), pl.col("series").is_in(pairs["series"][0].implode()),
                           pl.col("measure").is_in(pairs["measure"][0].implode()))
            .select(*KEY_COLUMNS, pl.col("value").alias("old_value"), pl.col("source_label").alias("old_source")))
-    if cur.is_empty():  # none of it in the store yet: every value is new, no join needed
-        out = new.with_columns(old_value=pl.lit(None, pl.Float64), old_source=pl.lit(None, pl.String))
-    else:
-        out = new.join(cur, on=list(KEY_COLUMNS), how="left", nulls_equal=True, maintain_order="left")
+    old_value = pl.Series("old_value", dtype=pl.Float64).extend_constant(None, new.height)
+    old_source = pl.Series("old_source", dtype=pl.String).extend_constant(None, new.height)
+    near = new["period"].is_in(cur["period"].unique().implode()) if cur.height else None
+    if near is not None and near.any():
+        rows = near.arg_true()
+        # one preferred row per key in the store: at most one match per row
+        hits = (new[rows].select(KEY_COLUMNS).with_columns(_i=rows)
+                .join(cur, on=list(KEY_COLUMNS), how="inner", nulls_equal=True))
+        old_value = old_value.scatter(hits["_i"], hits["old_value"])
+        old_source = old_source.scatter(hits["_i"], hits["old_source"])
     same = (pl.col("old_value") == pl.col("new_value")) | (pl.col("old_value").is_null() & pl.col("new_value").is_null())
-    out = out.with_columns(
+    return new.with_columns(old_value, old_source).with_columns(
         change=pl.when(pl.col("old_source").is_null()).then(pl.lit("ny"))
         .when(same).then(pl.lit("oförändrad")).otherwise(pl.lit("ändrad"))
     )
-    # prepare() gives the observations in store order, and the join keeps it (one preferred
-    # row per key); were a key's current row not unique, this order would do.
-    if out.height == obs.height:
-        return out
-    return out.sort("series", "measure", "area", "group", "gender", "period_start")
 
 
 def summary(diff: pl.DataFrame) -> pl.DataFrame:

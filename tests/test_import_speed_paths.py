@@ -11,8 +11,10 @@ import shutil
 
 import numpy as np
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
+from amnstats import build as build_module
 from amnstats import imports, ingest
 from amnstats.build import build, sort_order
 from amnstats.ingest import Mapping, Source, checks, encoding, privacy, read
@@ -314,10 +316,17 @@ def _caches(data_dir) -> list:
     return list((data_dir / "raw" / "uploads").rglob(".observations-*.parquet"))
 
 
-def test_store_from_the_build_the_cache_and_the_file_are_the_same_bytes(data_dir, monkeypatch):
+@pytest.mark.parametrize("group_rows", [None, 100])
+def test_store_from_the_build_the_cache_and_the_file_are_the_same_bytes(data_dir, monkeypatch, group_rows):
+    # group_rows 100: the store is written in many row groups, each from a frame assembled
+    # differently on each path (slices of the upload and of the other sources, or one sorted frame)
+    if group_rows:
+        monkeypatch.setattr(build_module, "ROW_GROUP_ROWS", group_rows)
     data, mapping = _upload_sample()
     result = imports.commit(data, "SYNTETISK.csv", mapping, uploaded_by="test")
     committed = (result.build.path / "observations.parquet").read_bytes()
+    groups = pq.ParquetFile(result.build.path / "observations.parquet").metadata.num_row_groups
+    assert groups == (1 if group_rows is None else -(-result.build.n_observations // group_rows))
     assert _caches(data_dir) == []  # the rows are written once: the store is the cache
     with monkeypatch.context() as m:
         m.setattr(ingest, "prepare", lambda *a, **k: pytest.fail("the file was prepared again"))

@@ -159,3 +159,37 @@ def test_two_processes_importing_at_once_lose_nothing(data_dir, tmp_path):
     assert len(obs) == n_before + 12
     assert {r["filename"] for r in imports.history()} == {"a.csv", "b.csv"}
     assert json.loads((data_dir / "raw" / "uploads" / imports.history()[0]["id"] / "import.json").read_text())
+
+
+def _obs(rows: list[dict]) -> pl.DataFrame:
+    from amnstats.schema import OBSERVATION_SCHEMA
+
+    base = {"series": "komvux", "measure": "helarsplatser", "period": "2024", "gender": "totalt", "area": "Bromma",
+            "group": "", "value": 1.0, "status": "", "kind": "utfall", "target_setter": "", "unit": "antal",
+            "dataset": "d", "source": "s", "source_label": "s", "note": "", "is_preferred": True,
+            "has_conflict": False, "period_type": "year", "area_type": "sdo"}
+    full = [base | {"period_start": None, "period_end": None} | r for r in rows]
+    return pl.DataFrame(full, schema=OBSERVATION_SCHEMA)
+
+
+def test_diff_matches_a_plain_left_join_and_keeps_the_upload_order():
+    new = _obs([{"area": "Skärholmen", "value": 5.0},                       # unchanged
+                {"area": "Bromma", "value": 7.0},                           # changed
+                {"area": "Bromma", "gender": "kvinnor", "value": None},     # null both sides: unchanged
+                {"area": "Kista", "value": 1.0},                            # not in the store: new
+                {"area": "Bromma", "period": "2025", "value": 2.0},         # a period the store lacks: new
+                {"area": "Älvsjö", "value": 3.0}])                          # only a non-preferred row: new
+    current = _obs([{"area": "Skärholmen", "value": 5.0, "source_label": "rapport A"},
+                    {"area": "Bromma", "value": 6.0, "source_label": "rapport B"},
+                    {"area": "Bromma", "gender": "kvinnor", "value": None, "source_label": "rapport C"},
+                    {"area": "Älvsjö", "value": 3.0, "is_preferred": False},
+                    {"area": "Kista", "measure": "elever", "value": 1.0}])  # another measure
+    got = imports.diff(new, current)
+    cur = (current.filter("is_preferred")
+           .select(*imports.KEY_COLUMNS, old_value="value", old_source="source_label"))
+    plain = (new.select(*imports.KEY_COLUMNS, "period_start", new_value="value")
+             .join(cur, on=list(imports.KEY_COLUMNS), how="left", nulls_equal=True, maintain_order="left"))
+    assert got.drop("change").equals(plain)
+    assert got["change"].to_list() == ["oförändrad", "ändrad", "oförändrad", "ny", "ny", "ny"]
+    assert got["old_source"].to_list() == ["rapport A", "rapport B", "rapport C", None, None, None]
+    assert imports.diff(new, current.head(0))["change"].to_list() == ["ny"] * 6

@@ -21,8 +21,7 @@ from filelock import FileLock, Timeout
 
 from .. import paths
 from ..build import BuildResult, build
-from ..imports import _write_atomic  # one atomic-write helper for uploads and fetches
-from ..schema import KEY_COLUMNS
+from ..imports import _write_atomic, diff  # one atomic write and one diff for uploads and fetches
 from .base import Fetched, now_iso, sha256
 from .errors import ConnectorError
 
@@ -89,16 +88,7 @@ def in_force(raw_dir: Path | None = None) -> list[dict]:
 def preview(observations: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
     """What committing would change, per value: `change` ny, ändrad or oförändrad, with the
     value in force now beside the fetched one (the shape amnstats.imports.summary reads)."""
-    new = observations.select(*KEY_COLUMNS, "period_start", pl.col("value").alias("new_value"))
-    cur = (current.filter(pl.col("is_preferred"))
-           .select(*KEY_COLUMNS, pl.col("value").alias("old_value"), pl.col("source_label").alias("old_source")))
-    out = new.join(cur, on=list(KEY_COLUMNS), how="left", nulls_equal=True)
-    both_null = pl.col("old_value").is_null() & pl.col("new_value").is_null()
-    same = (pl.col("old_value") == pl.col("new_value")) | both_null
-    return out.with_columns(
-        change=pl.when(pl.col("old_source").is_null()).then(pl.lit("ny"))
-        .when(same).then(pl.lit("oförändrad")).otherwise(pl.lit("ändrad"))
-    ).sort("series", "measure", "area", "group", "gender", "period_start")
+    return diff(observations, current).sort("series", "measure", "area", "group", "gender", "period_start")
 
 
 def commit(fetched: Fetched, *, by: str) -> CommitResult:
