@@ -381,3 +381,22 @@ def test_undo_keeps_the_rows_for_redo(data_dir):
     from_store = pl.read_parquet(committed).filter(pl.col("dataset") == import_id)
     assert cached.equals(from_store.with_columns(is_preferred=pl.lit(True), has_conflict=pl.lit(False)))
     assert (imports.redo(import_id, by="test").build.path / "observations.parquet").read_bytes() == committed
+
+
+def test_cell_cleaning_and_counts_are_the_plain_expressions():
+    from amnstats.ingest import layout
+
+    rng = np.random.default_rng(7)
+    words = ["", "", " ", "Bromma", " Kista ", "1 234,5", "\u00a0x", None]
+    grid = pl.DataFrame({f"c{i}": [words[k] for k in rng.integers(0, len(words), 500)] for i in range(6)},
+                        schema={f"c{i}": pl.String for i in range(6)})
+    grid = grid.with_columns(c5=pl.lit("tyst"))  # a column with nothing to strip is kept as it is
+    plain = grid.with_columns(pl.all().fill_null("").str.strip_chars())
+    assert layout._stripped(grid).equals(plain)
+    for cells in (plain, plain.drop("c5")):
+        filled = [pl.col(c) != "" for c in cells.columns]
+        expected = cells.select(__nz=pl.sum_horizontal(filled).cast(pl.Int64),
+                                __w=pl.max_horizontal([pl.when(f).then(i + 1).otherwise(0)
+                                                       for i, f in enumerate(filled)]).cast(pl.Int64))
+        assert pl.DataFrame(layout._filled_counts(cells)).equals(expected)
+    assert expected["__w"].n_unique() > 3 and set(expected["__nz"]) >= {0, 1, 2}  # the sample varies

@@ -139,16 +139,35 @@ def _ragged(body: pl.DataFrame, width: int, filename: str) -> int:
     return width
 
 
+def _stripped(grid: pl.DataFrame) -> pl.DataFrame:
+    """Cells without surrounding whitespace, null as ''. Column by column, and a column with
+    nothing to strip is kept as it is: a million-row file then holds no second copy of its cells."""
+    out = []
+    for s in grid.get_columns():
+        s = s.fill_null("") if s.null_count() else s
+        stripped = s.str.strip_chars()
+        # stripping only removes characters: the same length in bytes means nothing was stripped
+        out.append(s if stripped.str.len_bytes().sum() == s.str.len_bytes().sum() else stripped)
+    return pl.DataFrame(out)
+
+
+def _filled_counts(grid: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """Per row: how many cells are filled (__nz) and the 1-based position of the last one (__w).
+    Summed column by column in 32-bit: sum_horizontal over booleans widens every column to 64."""
+    nz = pl.zeros(grid.height, pl.Int32, eager=True)
+    w = pl.zeros(grid.height, pl.Int32, eager=True)
+    for i, s in enumerate(grid.get_columns(), start=1):
+        filled = s != ""
+        nz += filled.cast(pl.Int32)
+        w = w.zip_with(~filled, pl.Series([i], dtype=pl.Int32).new_from_index(0, grid.height))
+    return nz.cast(pl.Int64).alias("__nz"), w.cast(pl.Int64).alias("__w")
+
+
 def find_table(grid: pl.DataFrame, row_numbers: pl.Series, filename: str) -> Layout:
     """Locate header and data rows in `grid` (String columns, one row per file record)."""
     cols = grid.columns
-    grid = grid.with_columns(pl.col(cols).fill_null("").str.strip_chars())
-    filled = [pl.col(c) != "" for c in cols]
-    grid = grid.with_columns(
-        __row=row_numbers,
-        __nz=pl.sum_horizontal(filled).cast(pl.Int64),
-        __w=pl.max_horizontal([pl.when(f).then(i + 1).otherwise(0) for i, f in enumerate(filled)]).cast(pl.Int64),
-    )
+    grid = _stripped(grid)
+    grid = grid.with_columns(row_numbers.alias("__row"), *_filled_counts(grid))
     if grid.height == 0 or grid["__nz"].max() in (None, 0):
         raise _refuse(filename, None, "filen är tom. Inget har sparats.")
     widths = grid["__w"].filter(grid["__w"] >= 2)
@@ -157,7 +176,7 @@ def find_table(grid: pl.DataFrame, row_numbers: pl.Series, filename: str) -> Lay
                                       "(avgränsare semikolon, komma eller tabb). Inget har sparats.")
     typical = int(widths.mode().max())
     wide_enough = max(2, math.ceil(typical / 2))
-    rows = [list(r) for r in grid.select(cols).head(HEAD_ROWS).rows()]
+    rows = [list(r) for r in grid.head(HEAD_ROWS).select(cols).rows()]
     head_nz = grid["__nz"].head(HEAD_ROWS).to_list()
     h = next((i for i, n in enumerate(head_nz) if n >= wide_enough), None)
     if h is None:

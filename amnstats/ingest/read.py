@@ -197,12 +197,15 @@ def _grid_polars(buf: bytes, sep: str, width: int) -> pl.DataFrame | None:
     columns, the same cells as _grid_fast (a missing field is empty, a blank line a blank row).
     None when a line has more fields than `width` (the caller then splits line by line)."""
     try:
-        return pl.read_csv(buf, has_header=False, separator=sep, quote_char=None, comment_prefix=None,
+        grid = pl.read_csv(buf, has_header=False, separator=sep, quote_char=None, comment_prefix=None,
                            schema={f"c{i}": pl.String for i in range(width)}, missing_columns="insert",
                            empty_string_is_null=False, truncate_ragged_lines=False, raise_if_empty=False,
                            eol_char="\n")
     except pl.exceptions.PolarsError:  # "found more fields than defined in 'Schema'", or anything odd
         return None
+    # One chunk per column, once: the reader returns one per thread and block, and every later
+    # frame operation beside a one-chunk column (row numbers) would copy all the cells again.
+    return grid.rechunk()
 
 
 def _read_text(data: bytes, filename: str, progress: Progress | None) -> tuple[pl.DataFrame, str, str, list[str]]:
