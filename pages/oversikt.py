@@ -59,7 +59,7 @@ else:
         delta = fmt.change_text(row["change_abs"], row["change_pct"], row["change_unit"], m.decimals)
         with cols[i % 3].container(border=True):
             st.metric(
-                label=f"{SERIES_LABELS[row['series']]}: {m.label_sv}" + (f" ({row['group']})" if row["group"] else ""),
+                label=fmt.measure_title(row["series"], m.label_sv) + (f" ({row['group']})" if row["group"] else ""),
                 value=("cirka " if row["status"] == "approximate" else "")
                 + fmt.value_text(row["value"], row["series"], row["measure"]),
                 delta=delta,

@@ -11,7 +11,7 @@ import streamlit as st
 from amnstats.catalogue import SERIES_LABELS, districts, measures
 from amnstats.numbers import format_number
 from amnstats.periods import format_period
-from amnstats.ui import charts, panel, state
+from amnstats.ui import charts, fmt, panel, state
 from amnstats.ui.memo import memo, slice_rows
 
 st.title("Stadsdelsområden")
@@ -73,10 +73,7 @@ options = memo(obs, measure_options)
 
 def label(key: str) -> str:
     series, measure, kind = key.split("/")
-    name = cat[(series, measure)].label_sv
-    prefix = SERIES_LABELS[series].split()[0]
-    text = name if name.lower().startswith(prefix.lower()) else f"{SERIES_LABELS[series]}: {name}"
-    return text + ("" if kind == "utfall" else f" ({kind})")
+    return fmt.measure_title(series, cat[(series, measure)].label_sv) + ("" if kind == "utfall" else f" ({kind})")
 
 
 c1, c2 = st.columns(2)

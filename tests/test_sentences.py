@@ -37,3 +37,17 @@ def test_period_phrases():
     assert period_phrase("2021-01--2021-03") == "under januari–mars 2021"
     assert period_phrase("2021-T1") == "under tertial 1 2021"
     assert period_phrase("2022-12-31") == "den 31 december 2022"
+
+
+def test_measure_titles_name_the_series_once():
+    from amnstats.catalogue import SERIES_LABELS, measures
+    from amnstats.ui.fmt import measure_title
+
+    assert measure_title("feriejobb", "Feriejobb: anställda") == "Feriejobb: anställda"
+    assert measure_title("kaa", "KAA: omfattade") == "Kommunala aktivitetsansvaret (KAA): omfattade"
+    assert measure_title("jobbtorg", "Inskrivna unika individer") == "Jobbtorg Stockholm: Inskrivna unika individer"
+    for (series, _), m in measures().items():  # no card or menu names a series twice
+        title = measure_title(series, m.label_sv)
+        head, _, rest = title.partition(": ")
+        assert not (rest and head in (SERIES_LABELS[series],) and rest.lower().startswith(head.split()[0].lower())), title
+        assert "(KAA): KAA" not in title and title.count("Feriejobb") <= 1, title

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 
-from ..catalogue import measures
+from ..catalogue import SERIES_LABELS, measures
 from ..numbers import format_number
 from ..periods import format_period
 
@@ -14,6 +15,18 @@ def value_text(value: float | None, series: str, measure: str) -> str:
     if m is None:
         return format_number(value, 1)
     return format_number(value, m.decimals, m.unit)
+
+
+def measure_title(series: str, label: str) -> str:
+    """'Serie: mått', without naming the series twice when the measure's label already does
+    ('Feriejobb: anställda'; 'Kommunala aktivitetsansvaret (KAA): omfattade' for 'KAA: omfattade')."""
+    name = SERIES_LABELS.get(series, series)
+    if label.lower().startswith(name.split()[0].lower()):  # 'Feriejobb: anställda', 'Sfi-elever som ...'
+        return label
+    short = re.search(r"\(([^)]+)\)$", name)
+    if short and label.startswith(short.group(1) + ":"):
+        return f"{name}:{label[len(short.group(1)) + 1:]}"
+    return f"{name}: {label}"
 
 
 def change_text(change: float | None, pct: float | None, unit: str, decimals: int) -> str | None:
