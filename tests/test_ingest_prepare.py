@@ -118,6 +118,17 @@ def test_value_errors_point_at_file_row_and_column():
     assert all(p.file == "fel.csv" for p in result.problems)
 
 
+def test_every_field_a_constant_maps_the_value_column_alone():
+    data = "Beskrivning;Antal\nInskrivna hela året;6 086\n".encode()
+    mapping = Mapping(series="jobbtorg", measure="inskrivna_unika", period=Source.fixed("2023"),
+                      area=Source.fixed("Stockholm"), value="Antal")
+    result = prepare(data, "en_siffra.csv", mapping)
+    assert result.status == "ready", result.problems
+    row = result.observations.row(0, named=True)
+    assert (row["period"], row["area"], row["value"]) == ("2023", "Stockholm", 6086.0)
+    assert "rad 2" in row["source_label"]
+
+
 def test_a_wrong_constant_is_reported_once():
     data = "År;Antal\n2022;5\n2023;6\n".encode()
     mapping = Mapping(series="unemployment", measure="arbetslosa", period=Source.column("År"),
@@ -204,3 +215,19 @@ def test_malformed_rows_under_a_mapping_never_crash(body):
 def test_corrupted_xlsx_never_crashes(data):
     good = (FIXTURES / "synthetic_title_rows.xlsx").read_bytes()
     assert_contained(good[:200] + data + good[200 + len(data):], "upload.xlsx")
+
+
+def test_personal_data_is_refused_even_when_mapping_fails_beside_the_screen(monkeypatch):
+    import amnstats.ingest as ingest
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("mappningen gick sönder")
+
+    monkeypatch.setattr(ingest, "apply", broken)  # the screen runs beside mapping and validation
+    mapping = Mapping(series="unemployment", measure="arbetslosa", period=Source.fixed("2023"),
+                      area=Source.fixed("Stockholm"), value="Värde")
+    refused = prepare("Personnummer;Värde\n811218-9876;5\n".encode(), "pnr.csv", mapping)
+    assert refused.status == "refused" and refused.table is None and refused.observations is None
+    assert "personnummer" in refused.problems[0].message.lower()
+    with pytest.raises(RuntimeError):  # without personal data the failure is not hidden
+        prepare("Kommentar;Värde\nhela året;5\n".encode(), "ok.csv", mapping)

@@ -30,6 +30,7 @@ Steps, each usable on its own:
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -131,15 +132,32 @@ def prepare(
     except InputError as exc:
         result.problems = exc.problems
         return result
-    if personal := find_personal_data(table):
-        result.problems = personal
-        return result
+    # Two independent steps at a time (polars and numpy release the GIL): the personal-data
+    # screen beside mapping and validation, the checks beside the store order. A file with
+    # personal data is refused whatever the other step found.
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        screened = beside.submit(find_personal_data, table)
+        error = None
+        try:
+            _validate(result, table, mapping, series, measure, dataset_id, beside)
+        except Exception as exc:  # noqa: BLE001 - raised again below unless the file is refused anyway
+            error = exc
+        if personal := screened.result():
+            return Prepared(filename, file_hash, "refused", problems=personal)
+        if error is not None:
+            raise error
+    return result
 
+
+def _validate(result: Prepared, table: RawTable, mapping: Mapping | None, series: str, measure: str,
+              dataset_id: str | None, beside: ThreadPoolExecutor) -> None:
+    """Map and validate `table` into `result` (status needs_mapping, invalid or ready)."""
+    filename, file_hash = result.filename, result.file_hash
     result.table = table
     result.mapping = fit(mapping, table) if mapping else detect(table, series=series, measure=measure)
     if mapping_problems := check(result.mapping, table):
         result.status, result.problems = "needs_mapping", mapping_problems
-        return result
+        return
 
     result.candidates = apply(table, result.mapping, dataset_id=dataset_id or f"upload-{file_hash[:12]}",
                               raw_file=filename, file_hash=file_hash)
@@ -148,17 +166,18 @@ def prepare(
         observations = normalise(tagged)
     except InputError as exc:
         result.status, result.problems = "invalid", _translate(exc.problems, result.mapping, table, filename)
-        return result
-    errors, result.warnings = check_observations(observations, filename)
+        return
+    checked = beside.submit(check_observations, observations, filename)
+    # Observations come in store order: preview and commit then hold no second, sorted copy.
+    ordered = _in_store_order(observations)
+    errors, result.warnings = checked.result()
     if errors:
         result.status, result.problems = "invalid", errors
-        return result
+        return
     # The candidate rows are kept only to explain a file that did not validate: a million of
-    # them beside the observations would double what an import holds in memory. Observations come
-    # in store order: preview and commit then hold no second, sorted copy.
+    # them beside the observations would double what an import holds in memory.
     result.candidates = None
-    result.status, result.observations = "ready", _in_store_order(observations)
-    return result
+    result.status, result.observations = "ready", ordered
 
 
 def _in_store_order(observations: pl.DataFrame) -> pl.DataFrame:

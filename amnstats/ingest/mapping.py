@@ -456,7 +456,9 @@ def apply(table: RawTable, mapping: Mapping, *, dataset_id: str, raw_file: str, 
     if problems := check(mapping, table):
         raise InputError(problems, "Mappningen passar inte filen")
     ids = mapping.id_columns()
-    base = table.cells.select(ids).with_columns(__row=table.row_numbers)
+    # built from Series: with every field a constant there is no id column, and an empty select
+    # would have no rows to put the row numbers beside
+    base = pl.DataFrame([*(table.cells[c] for c in ids), table.row_numbers.alias("__row")])
     if mapping.wide:
         cols = mapping.wide.columns
         melted = (
