@@ -109,13 +109,13 @@ def diff(observations: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
     pairs = observations.select(pl.col("series").unique().implode(), pl.col("measure").unique().implode())
     cur = (current.filter(pl.col("is_preferred"), pl.col("series").is_in(pairs["series"][0].implode()),
                           pl.col("measure").is_in(pairs["measure"][0].implode()))
-           .select(*KEY_COLUMNS, pl.col("value").alias("old_value"), pl.col("source_label").alias("old_source")))
+           .select(*KEY_COLUMNS, pl.col("value").alias("old_value"), pl.col("source_label").alias("old_source"))
+           .unique(KEY_COLUMNS, keep="first", maintain_order=True))  # one per key, as a build makes it
     old_value = pl.Series("old_value", dtype=pl.Float64).extend_constant(None, new.height)
     old_source = pl.Series("old_source", dtype=pl.String).extend_constant(None, new.height)
-    near = new["period"].is_in(cur["period"].unique().implode()) if cur.height else None
+    near = new["period"].is_in(cur["period"].unique().implode(), nulls_equal=True) if cur.height else None
     if near is not None and near.any():
         rows = near.arg_true()
-        # one preferred row per key in the store: at most one match per row
         hits = (new[rows].select(KEY_COLUMNS).with_columns(_i=rows)
                 .join(cur, on=list(KEY_COLUMNS), how="inner", nulls_equal=True))
         old_value = old_value.scatter(hits["_i"], hits["old_value"])

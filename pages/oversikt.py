@@ -11,7 +11,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from amnstats.catalogue import SERIES_LABELS, measures
+from amnstats.catalogue import measures
 from amnstats.metrics import latest, year_on_year
 from amnstats.ui import charts, fmt, panel, state, theme
 from amnstats.ui.headlines import headlines

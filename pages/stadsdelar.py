@@ -8,7 +8,7 @@ frame.ensure()
 import polars as pl
 import streamlit as st
 
-from amnstats.catalogue import SERIES_LABELS, districts, measures
+from amnstats.catalogue import districts, measures
 from amnstats.numbers import format_number
 from amnstats.periods import format_period
 from amnstats.ui import charts, fmt, panel, state

@@ -178,18 +178,21 @@ def test_diff_matches_a_plain_left_join_and_keeps_the_upload_order():
                 {"area": "Bromma", "gender": "kvinnor", "value": None},     # null both sides: unchanged
                 {"area": "Kista", "value": 1.0},                            # not in the store: new
                 {"area": "Bromma", "period": "2025", "value": 2.0},         # a period the store lacks: new
-                {"area": "Älvsjö", "value": 3.0}])                          # only a non-preferred row: new
+                {"area": "Älvsjö", "value": 3.0},                           # only a non-preferred row: new
+                {"area": "Farsta", "period": None, "value": 4.0}])          # a null in the key matches a null
     current = _obs([{"area": "Skärholmen", "value": 5.0, "source_label": "rapport A"},
                     {"area": "Bromma", "value": 6.0, "source_label": "rapport B"},
+                    {"area": "Bromma", "value": 9.0, "source_label": "rapport B2"},  # a key twice: the first
+                    {"area": "Farsta", "period": None, "value": 4.0, "source_label": "rapport D"},
                     {"area": "Bromma", "gender": "kvinnor", "value": None, "source_label": "rapport C"},
                     {"area": "Älvsjö", "value": 3.0, "is_preferred": False},
                     {"area": "Kista", "measure": "elever", "value": 1.0}])  # another measure
     got = imports.diff(new, current)
-    cur = (current.filter("is_preferred")
+    cur = (current.filter("is_preferred").unique(imports.KEY_COLUMNS, keep="first", maintain_order=True)
            .select(*imports.KEY_COLUMNS, old_value="value", old_source="source_label"))
     plain = (new.select(*imports.KEY_COLUMNS, "period_start", new_value="value")
              .join(cur, on=list(imports.KEY_COLUMNS), how="left", nulls_equal=True, maintain_order="left"))
     assert got.drop("change").equals(plain)
-    assert got["change"].to_list() == ["oförändrad", "ändrad", "oförändrad", "ny", "ny", "ny"]
-    assert got["old_source"].to_list() == ["rapport A", "rapport B", "rapport C", None, None, None]
-    assert imports.diff(new, current.head(0))["change"].to_list() == ["ny"] * 6
+    assert got["change"].to_list() == ["oförändrad", "ändrad", "oförändrad", "ny", "ny", "ny", "oförändrad"]
+    assert got["old_source"].to_list() == ["rapport A", "rapport B", "rapport C", None, None, None, "rapport D"]
+    assert imports.diff(new, current.head(0))["change"].to_list() == ["ny"] * 7

@@ -129,6 +129,16 @@ def test_every_field_a_constant_maps_the_value_column_alone():
     assert "rad 2" in row["source_label"]
 
 
+def test_a_file_column_named_like_a_working_column_is_read_as_itself():
+    data = "År;__row;__value;Antal\n2023;Bromma;x;5\n2023;Farsta;y;6\n".encode()
+    mapping = Mapping(series="jobbtorg", measure="inskrivna_unika", period=Source.column("År"),
+                      area=Source.column("__row"), group=Source.column("__value"), value="Antal")
+    result = prepare(data, "understreck.csv", mapping)
+    assert result.status == "ready", result.problems
+    assert result.observations.sort("area").select("area", "group", "value").rows() == \
+        [("Bromma", "x", 5.0), ("Farsta", "y", 6.0)]
+
+
 def test_a_wrong_constant_is_reported_once():
     data = "År;Antal\n2022;5\n2023;6\n".encode()
     mapping = Mapping(series="unemployment", measure="arbetslosa", period=Source.column("År"),
@@ -231,3 +241,29 @@ def test_personal_data_is_refused_even_when_mapping_fails_beside_the_screen(monk
     assert "personnummer" in refused.problems[0].message.lower()
     with pytest.raises(RuntimeError):  # without personal data the failure is not hidden
         prepare("Kommentar;Värde\nhela året;5\n".encode(), "ok.csv", mapping)
+
+
+def test_mapping_stops_once_the_screen_has_found_personal_data(monkeypatch):
+    import threading
+
+    import amnstats.ingest as ingest
+
+    screened = threading.Event()
+    real_screen, real_fit = ingest.find_personal_data, ingest.fit
+
+    def screen(table):
+        found = real_screen(table)
+        screened.set()
+        return found
+
+    def fit_after_the_screen(mapping, table):
+        assert screened.wait(10)
+        return real_fit(mapping, table)
+
+    monkeypatch.setattr(ingest, "find_personal_data", screen)
+    monkeypatch.setattr(ingest, "fit", fit_after_the_screen)
+    monkeypatch.setattr(ingest, "apply", lambda *a, **k: pytest.fail("mapped a file already refused"))
+    mapping = Mapping(series="unemployment", measure="arbetslosa", period=Source.fixed("2023"),
+                      area=Source.fixed("Stockholm"), value="Värde")
+    refused = prepare("Personnummer;Värde\n811218-9876;5\n".encode(), "pnr.csv", mapping)
+    assert refused.status == "refused"

@@ -30,6 +30,7 @@ Steps, each usable on its own:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -134,15 +135,21 @@ def prepare(
         return result
     # Two independent steps at a time (polars and numpy release the GIL): the personal-data
     # screen beside mapping and validation, the checks beside the store order. A file with
-    # personal data is refused whatever the other step found.
+    # personal data is refused whatever the other step found; once the screen has found it,
+    # the other step stops at its next stage.
     with ThreadPoolExecutor(max_workers=1) as beside:
         screened = beside.submit(find_personal_data, table)
         error = None
         try:
-            _validate(result, table, mapping, series, measure, dataset_id, beside)
+            _validate(result, table, mapping, series, measure, dataset_id, beside,
+                      refused=lambda: screened.done() and bool(screened.result()))
         except Exception as exc:  # noqa: BLE001 - raised again below unless the file is refused anyway
             error = exc
-        if personal := screened.result():
+        try:
+            personal = screened.result()
+        except Exception as exc:
+            raise exc from error  # both failed: neither is lost
+        if personal:
             return Prepared(filename, file_hash, "refused", problems=personal)
         if error is not None:
             raise error
@@ -150,15 +157,17 @@ def prepare(
 
 
 def _validate(result: Prepared, table: RawTable, mapping: Mapping | None, series: str, measure: str,
-              dataset_id: str | None, beside: ThreadPoolExecutor) -> None:
-    """Map and validate `table` into `result` (status needs_mapping, invalid or ready)."""
+              dataset_id: str | None, beside: ThreadPoolExecutor, refused: Callable[[], bool]) -> None:
+    """Map and validate `table` into `result` (status needs_mapping, invalid or ready). Returns
+    early, `result` unfinished, when `refused()` says the file is refused anyway."""
     filename, file_hash = result.filename, result.file_hash
     result.table = table
     result.mapping = fit(mapping, table) if mapping else detect(table, series=series, measure=measure)
     if mapping_problems := check(result.mapping, table):
         result.status, result.problems = "needs_mapping", mapping_problems
         return
-
+    if refused():
+        return
     result.candidates = apply(table, result.mapping, dataset_id=dataset_id or f"upload-{file_hash[:12]}",
                               raw_file=filename, file_hash=file_hash)
     tagged = result.candidates.with_columns(raw_file=pl.lit(filename + _TAG) + pl.col("column"))
@@ -166,6 +175,8 @@ def _validate(result: Prepared, table: RawTable, mapping: Mapping | None, series
         observations = normalise(tagged)
     except InputError as exc:
         result.status, result.problems = "invalid", _translate(exc.problems, result.mapping, table, filename)
+        return
+    if refused():
         return
     checked = beside.submit(check_observations, observations, filename)
     # Observations come in store order: preview and commit then hold no second, sorted copy.

@@ -430,11 +430,17 @@ def _joined(parts: list[pl.Expr]) -> pl.Expr:
     return pl.concat_list(parts).list.eval(pl.element().filter(pl.element() != "")).list.join(", ")
 
 
+# Names of the working columns in apply(): no header can give a column these names (a file's
+# own column may well be called '__row').
+_INTERNAL = "\x00"
+_ROW, _COLUMN, _VALUE, _ORDER = (f"{_INTERNAL}{n}" for n in ("row", "column", "value", "order"))
+
+
 def _field_expr(mapping: Mapping, name: str) -> pl.Expr:
     src: Source = getattr(mapping, name)
     parts = [pl.col(c) for c in src.columns]
     if mapping.wide and name in mapping.wide.levels:
-        parts.append(pl.col(f"__level{mapping.wide.levels.index(name)}"))
+        parts.append(pl.col(f"{_INTERNAL}level{mapping.wide.levels.index(name)}"))
     if parts:
         return _joined(parts)
     return pl.lit(src.constant or "")
@@ -458,39 +464,39 @@ def apply(table: RawTable, mapping: Mapping, *, dataset_id: str, raw_file: str, 
     ids = mapping.id_columns()
     # built from Series: with every field a constant there is no id column, and an empty select
     # would have no rows to put the row numbers beside
-    base = pl.DataFrame([*(table.cells[c] for c in ids), table.row_numbers.alias("__row")])
+    base = pl.DataFrame([*(table.cells[c] for c in ids), table.row_numbers.alias(_ROW)])
     if mapping.wide:
         cols = mapping.wide.columns
         melted = (
             pl.concat([base, table.cells.select(cols)], how="horizontal")
-            .unpivot(index=[*ids, "__row"], on=cols, variable_name="__column", value_name="__value")
+            .unpivot(index=[*ids, _ROW], on=cols, variable_name=_COLUMN, value_name=_VALUE)
         )
-        levels = {"__column": cols, "__order": list(range(len(cols)))}
+        levels = {_COLUMN: cols, _ORDER: list(range(len(cols)))}
         for i in range(table.n_levels):
-            levels[f"__level{i}"] = [table.header(c)[i] for c in cols]
-        long = (melted.join(pl.DataFrame(levels, schema_overrides={"__order": pl.Int64}),
-                            on="__column", how="left")
-                .sort(["__row", "__order"]))
+            levels[f"{_INTERNAL}level{i}"] = [table.header(c)[i] for c in cols]
+        long = (melted.join(pl.DataFrame(levels, schema_overrides={_ORDER: pl.Int64}),
+                            on=_COLUMN, how="left")
+                .sort([_ROW, _ORDER]))
     else:
-        long = base.with_columns(__value=table.cells[mapping.value], __column=pl.lit(mapping.value))
+        long = base.with_columns(table.cells[mapping.value].alias(_VALUE), pl.lit(mapping.value).alias(_COLUMN))
 
     period = _field_expr(mapping, "period")
     if mapping.period_year.is_set:
         year = _joined([pl.col(c) for c in mapping.period_year.columns]) if mapping.period_year.columns \
             else pl.lit(mapping.period_year.constant or "")
         period = pl.when(period.str.contains(r"\d{4}")).then(period).otherwise(period + pl.lit(" ") + year)
-    text = pl.col("__value").fill_null("")
+    text = pl.col(_VALUE).fill_null("")
     if mapping.values_are_fractions and _is_share_measure(mapping.series, mapping.measure):
         text = _scaled(text)
-    row = pl.col("__row").cast(pl.String)
+    row = pl.col(_ROW).cast(pl.String)
     prefix = f"uploads/{raw_file}#sha256={file_hash[:12]};rad="
     return long.select(
         series=pl.lit(mapping.series), measure=pl.lit(mapping.measure), period=period,
         gender=_field_expr(mapping, "gender"), area=_field_expr(mapping, "area"),
         group=_field_expr(mapping, "group"), value_text=text, status=pl.lit(""), kind=pl.lit(mapping.kind),
         target_setter=pl.lit(mapping.target_setter), dataset=pl.lit(dataset_id),
-        source=pl.concat_str([pl.lit(prefix), row, pl.lit(";kolumn="), pl.col("__column")]),
+        source=pl.concat_str([pl.lit(prefix), row, pl.lit(";kolumn="), pl.col(_COLUMN)]),
         source_label=pl.lit(f"Uppladdad fil {raw_file}, rad ") + row,
-        note=_field_expr(mapping, "note"), raw_file=pl.lit(raw_file), raw_row=pl.col("__row").cast(pl.Int64),
-        column=pl.col("__column"),
+        note=_field_expr(mapping, "note"), raw_file=pl.lit(raw_file), raw_row=pl.col(_ROW).cast(pl.Int64),
+        column=pl.col(_COLUMN),
     ).select(*CANDIDATE_COLUMNS, "column")
