@@ -49,6 +49,6 @@ with st.sidebar:
         "amnstats visar statistik från Stockholms stads arbetsmarknadsnämnd: rapporter, "
         "SCB och egna uppladdningar. Varje siffra har sin källa angiven."
     )
-st.markdown(SWEDISH_UPLOADER_CSS, unsafe_allow_html=True)
+st.html(SWEDISH_UPLOADER_CSS)
 presentation.apply_css()  # after the toggle, so the first run already knows the mode
 nav.run()

@@ -82,9 +82,9 @@ ranked = memo(obs, biggest_changes)
 if ranked.is_empty():
     st.info("Inga uppgifter kan jämföras med samma period året före.")
 else:
-    for row in ranked.iter_rows(named=True):
-        st.markdown(f"- {html.escape(describe(row))} <span style='color:#555'>({html.escape(row['source_label'])})</span>",
-                    unsafe_allow_html=True)
+    items = "".join(f"<li>{html.escape(describe(row))} <span class='amn-source'>({html.escape(row['source_label'])})"
+                    "</span></li>" for row in ranked.iter_rows(named=True))
+    st.html(f"<ul class='amn-changes'>{items}</ul>")
 
 panel.show(charts.trend(obs, "unemployment", "arbetsloshet_bas", group="20-64 år",
                         title="Arbetslöshet i Stockholm, 20–64 år, per månad", chart_id="oversikt-arbetsloshet"))

@@ -33,7 +33,7 @@ def go(step: int) -> None:
 c1, c2, c3 = st.columns([1, 2, 1])
 c1.button("◀ Föregående", on_click=go, args=(-1,), disabled=index == 0, shortcut="Left", key="prev",
           help="Kortkommando: vänsterpil")
-c2.markdown(f"<p style='text-align:center'>Bild {index + 1} av {n}</p>", unsafe_allow_html=True)
+c2.markdown(f"Bild {index + 1} av {n}", text_alignment="center")
 c3.button("Nästa ▶", on_click=go, args=(1,), disabled=index == n - 1, shortcut="Right", key="next",
           help="Kortkommando: högerpil")
 

@@ -22,4 +22,4 @@ def run_page(page: str | None = None, query: dict | None = None) -> AppTest:
 
 
 def sentences(at: AppTest) -> list[str]:
-    return [m.value.split(">", 1)[1].rsplit("<", 1)[0] for m in at.markdown if "amn-sentence" in m.value]
+    return [h.value.split(">", 1)[1].rsplit("<", 1)[0] for h in at.html if "amn-sentence" in h.value]

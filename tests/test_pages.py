@@ -99,11 +99,11 @@ def test_presentation_mode_has_exit_and_large_layout():
     assert at.session_state["presentation"] is True
     assert any(b.label == "Avsluta presentationsläget" for b in at.button)
     hidden = '[data-testid="stHeader"], [data-testid="stDecoration"], footer { display: none'
-    assert any(hidden in m.value for m in at.markdown)  # header and toolbar hidden
+    assert any(hidden in h.value for h in at.html)  # header and toolbar hidden
     assert [t.key for t in at.toggle] == ["presentation"], "no 'ta med' toggles on a projected page"
     at.button(key="exit-presentation").click().run()
     assert at.session_state["presentation"] is False
-    assert not any(hidden in m.value for m in at.markdown)
+    assert not any(hidden in h.value for h in at.html)
 
 
 def test_slideshow_steps_through_chosen_charts():

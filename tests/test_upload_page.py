@@ -72,5 +72,5 @@ def test_file_strings_are_escaped(page):
     data = "Område;År;Värde\n<script>alert(1)</script>;2023;5\n".encode()
     at = upload(page, "x.csv", data)
     assert not at.exception
-    rendered = " ".join(m.value for m in at.markdown)
+    rendered = " ".join(m.value for m in [*at.markdown, *at.html])
     assert "<script>" not in rendered

@@ -58,7 +58,9 @@ def show(spec: ChartSpec) -> None:
             return
         st.vega_lite_chart(spec=_vega(spec, large), width="stretch", alt=spec.alt_text or spec.sentence,
                            key=f"chart-{spec.id}")
-        st.markdown(f"<p class='amn-sentence'>{html.escape(spec.sentence)}</p>", unsafe_allow_html=True)
+        # st.html, not Markdown with HTML: that needs the browser to fetch and run an HTML parser
+        # (rehype-raw) before the page's charts are drawn
+        st.html(f"<p class='amn-sentence'>{html.escape(spec.sentence)}</p>")
         for note in spec.notes:
             st.caption(note)
         st.caption(source_line(spec.sources))

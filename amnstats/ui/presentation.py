@@ -22,15 +22,19 @@ CSS_ON = """
 .block-container { padding-top: 1.2rem !important; max-width: 100% !important; }
 html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 h1 { font-size: 2.6rem !important; } h3 { font-size: 2.0rem !important; }
-[data-testid="stMarkdownContainer"] p.amn-sentence { font-size: 1.6rem; line-height: 1.4; }
+[data-testid="stHtml"] p.amn-sentence { font-size: 1.6rem; line-height: 1.4; }
 [data-testid="stCaptionContainer"] { font-size: 1.1rem !important; }
 [class*="st-key-panel-"] { min-height: 88vh; }
 </style>
 """
 CSS_ALWAYS = """
 <style>
-/* more specific than Streamlit's own "p { font-size: inherit }", which otherwise wins */
-[data-testid="stMarkdownContainer"] p.amn-sentence { font-size: 1.1rem; margin: 0.2rem 0 0.2rem 0; }
+/* the sentence under each chart (st.html) */
+[data-testid="stHtml"] p.amn-sentence { font-size: 1.1rem; line-height: 1.6; margin: 0.2rem 0 0.2rem 0; }
+/* Översikt's largest changes, each with its source in grey */
+[data-testid="stHtml"] ul.amn-changes { padding-left: 1.4rem; margin: 0; }
+[data-testid="stHtml"] ul.amn-changes li { margin: 0 0 0.5rem 0; line-height: 1.6; }
+[data-testid="stHtml"] .amn-source { color: #555; }
 /* the main area is a keyboard-focusable scroll region: show where the focus is (WCAG 2.4.7) */
 [data-testid="stMain"]:focus-visible { outline: 3px solid #005ea5; outline-offset: -3px; }
 /* key figures and buttons: the whole label, wrapped, instead of one line cut off with an ellipsis */
@@ -66,10 +70,12 @@ LANG_SV = "<script>document.documentElement.lang = 'sv';</script>"
 
 
 def apply_css() -> None:
-    st.markdown(CSS_ALWAYS, unsafe_allow_html=True)
+    # st.html: style-only HTML takes no place on the page, and no Markdown-with-HTML parser is
+    # fetched before the charts can be drawn
+    st.html(CSS_ALWAYS)
     st.html(LANG_SV, unsafe_allow_javascript=True)
     if is_on():
-        st.markdown(CSS_ON, unsafe_allow_html=True)
+        st.html(CSS_ON)
         st.button("Avsluta presentationsläget", key="exit-presentation", on_click=_exit, shortcut="Esc",
                   help="Kortkommando: Esc")
 
