@@ -5,6 +5,8 @@ from amnstats.ui import frame
 
 frame.ensure()
 
+import copy
+
 import altair as alt
 import polars as pl
 import streamlit as st
@@ -12,11 +14,11 @@ import streamlit as st
 from amnstats import connectors, imports, templates
 from amnstats.connectors import commit as fetch_commit
 from amnstats.catalogue import KINDS, SERIES_LABELS, measures
-from amnstats.ingest import Source, prepare
+from amnstats.ingest import Source
 from amnstats.numbers import format_number
 from amnstats.periods import format_period
 from amnstats.problems import InputError, problems_frame
-from amnstats.ui import access, state, theme
+from amnstats.ui import access, state, theme, upload_cache
 from amnstats.ui.export import ExportTable, table_csv
 
 MAX_MB = 50
@@ -72,11 +74,13 @@ def show_problems(problems, headline: str) -> None:
 
 upload = st.file_uploader("Välj fil (CSV eller Excel .xlsx)", type=["csv", "txt", "xlsx"], key="fil",
                           max_upload_size=MAX_MB)
-if upload is not None:
+if upload is None:
+    upload_cache.forget()
+else:
     data = upload.getvalue()
     bar = st.progress(0.0, text="Läser filen …")
-    first = prepare(data, upload.name, max_bytes=MAX_MB * 1024 * 1024,
-                    progress=lambda f, t: bar.progress(min(max(f, 0.0), 1.0), text=t))
+    first = upload_cache.first_look(upload.file_id, data, upload.name, max_bytes=MAX_MB * 1024 * 1024,
+                                    progress=lambda f, t: bar.progress(min(max(f, 0.0), 1.0), text=t))
     bar.empty()
     if first.status == "refused":
         show_problems(first.problems, "Filen kan inte tas emot")
@@ -94,6 +98,7 @@ if upload is not None:
         choice = st.selectbox("Sparad mall som passar filen", ["(ingen)"] + list(saved), key="mall")
         if choice != "(ingen)":
             mapping = saved[choice]
+    mapping = copy.deepcopy(mapping)  # the widgets below change it; the first look stays as it was
 
     st.subheader("Koppla filens kolumner")
     series_options = [s for s in SERIES_LABELS]
@@ -137,7 +142,7 @@ if upload is not None:
         mapping.values_are_fractions = st.checkbox("Andelarna står som bråk (0,053 betyder 5,3 %)",
                                                    value=mapping.values_are_fractions, key="brak")
 
-    result = prepare(data, upload.name, mapping, max_bytes=MAX_MB * 1024 * 1024)
+    result = upload_cache.with_mapping(upload.file_id, data, upload.name, mapping, max_bytes=MAX_MB * 1024 * 1024)
     if result.status == "needs_mapping":
         st.info("Det här behöver du ange: " + "; ".join(result.mapping.describe_missing() if result.mapping else []))
         show_problems(result.problems, "Kopplingen är inte komplett")

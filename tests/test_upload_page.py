@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+
 import polars as pl
 import pytest
 
 from amnstats import imports, store
+from amnstats.ingest import Source
+from amnstats.ingest import prepare as ingest_prepare
 from apptest_helpers import run_page
 
 AF_CSV = ("Stadsdelsområde;Kvinnor;Män;Totalt\n"
@@ -74,3 +78,56 @@ def test_file_strings_are_escaped(page):
     assert not at.exception
     rendered = " ".join(m.value for m in [*at.markdown, *at.html])
     assert "<script>" not in rendered
+
+
+def test_a_rerun_does_not_read_the_file_again(page, monkeypatch):
+    from amnstats.ui import upload_cache
+
+    mappings = []  # one entry per prepare(): None for the first look, else the mapping's period
+
+    def counting(data, filename, mapping=None, **options):
+        mappings.append(None if mapping is None else mapping.period.constant)
+        return real(data, filename, mapping, **options)
+
+    real = upload_cache.prepare
+    monkeypatch.setattr(upload_cache, "prepare", counting)
+    at = upload(page, "af_dec2023.csv", AF_CSV)
+    at.selectbox(key="serie").set_value("unemployment").run()
+    at.selectbox(key="matt").set_value("arbetslosa_andel").run()
+    at.radio(key="hur-period").set_value("Samma för hela filen").run()
+    at.text_input(key="konst-period").set_value("dec 2023").run()
+    assert [s.value for s in at.success] == ["9 värden är giltiga."]
+    assert mappings.count(None) == 1  # the first look, once for the file
+    seen = len(mappings)
+    at.run()  # a click elsewhere on the page: nothing changed
+    at.text_input(key="konst-period").set_value("dec 2023").run()
+    assert len(mappings) == seen
+    at.text_input(key="konst-period").set_value("nov 2023").run()  # a new mapping: prepared once
+    assert mappings[seen:] == ["nov 2023"] and [s.value for s in at.success] == ["9 värden är giltiga."]
+    assert upload_cache.KEY in at.session_state
+    at.file_uploader(key="fil").clear().run()  # no file: its work is let go
+    assert upload_cache.KEY not in at.session_state
+
+
+def test_the_first_look_is_reused_when_the_analyst_keeps_its_mapping(monkeypatch):
+    import types
+
+    from amnstats.ui import upload_cache
+
+    monkeypatch.setattr(upload_cache, "st", types.SimpleNamespace(session_state={}))
+    calls = []
+    monkeypatch.setattr(upload_cache, "prepare", lambda *a, **k: calls.append(a) or ingest_prepare(*a, **k))
+    data = "År;Område;Arbetslösa (andel)\n2023;Bromma;2,0\n2023;Farsta;5,5\n".encode()
+    first = upload_cache.first_look("fil-1", data, "arbetsloshet.csv", series="unemployment",
+                                    measure="arbetslosa_andel")  # a first look that validated the file
+    assert first.status == "ready"
+    assert upload_cache.with_mapping("fil-1", data, "arbetsloshet.csv", copy.deepcopy(first.mapping)) is first
+    assert len(calls) == 1
+    changed = copy.deepcopy(first.mapping)
+    changed.area = Source.fixed("Stockholm")
+    changed.group = Source.column("Område")
+    result = upload_cache.with_mapping("fil-1", data, "arbetsloshet.csv", changed)
+    assert len(calls) == 2 and result.status == "ready" and set(result.observations["group"]) == {"Bromma", "Farsta"}
+    assert upload_cache.with_mapping("fil-1", data, "arbetsloshet.csv", copy.deepcopy(changed)) is result
+    upload_cache.first_look("fil-2", data, "arbetsloshet.csv")  # another file: prepared afresh
+    assert len(calls) == 3

@@ -1,0 +1,59 @@
+"""The upload page's prepared file, kept between the reruns of one session.
+
+Every click on the upload page reruns it. The page used to read, screen and validate the file
+twice on every rerun (the first look that detects a mapping, then the analyst's mapping): seconds
+for a large export, on each click. This keeps the first look and the latest mapping's result
+while the file and the mapping stay the same, the first look's result when the analyst keeps
+the detected mapping, and nothing once the file is removed from the uploader.
+"""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from ..ingest import Mapping, Prepared, prepare
+
+KEY = "_upload_prepared"
+
+
+def first_look(file_id: str, data: bytes, filename: str, **options) -> Prepared:
+    """prepare(data, filename) with a detected mapping; once per uploaded file."""
+    cache = _cache(file_id)
+    if "first" not in cache:
+        cache["first"] = prepare(data, filename, **options)
+    return cache["first"]
+
+
+def with_mapping(file_id: str, data: bytes, filename: str, mapping: Mapping, **options) -> Prepared:
+    """prepare(data, filename, mapping); again only when the mapping changed."""
+    cache = _cache(file_id)
+    key = mapping_key(mapping)
+    if cache.get("key") != key:
+        first = cache.get("first")
+        if first is not None and first.mapping is not None and first.status in ("ready", "invalid") \
+                and mapping_key(first.mapping) == key:
+            result = first  # the first look validated this very mapping
+        else:
+            cache.pop("result", None)  # not two large results at once
+            result = prepare(data, filename, mapping, **options)
+        cache["key"], cache["result"] = key, result
+    return cache["result"]
+
+
+def mapping_key(mapping: Mapping) -> str:
+    return json.dumps(mapping.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
+
+
+def forget() -> None:
+    """No file in the uploader: let its tables and observations go."""
+    st.session_state.pop(KEY, None)
+
+
+def _cache(file_id: str) -> dict:
+    cache = st.session_state.get(KEY)
+    if cache is None or cache.get("file") != file_id:
+        cache = {"file": file_id}  # another file: the previous one's work is dropped
+        st.session_state[KEY] = cache
+    return cache
