@@ -11,7 +11,7 @@ import streamlit as st
 # with 50 sessions about threefold (bench/concurrency.py, docs/performance.md).
 sys.setswitchinterval(0.0005)
 
-from amnstats.ui import access, frame, presentation
+from amnstats.ui import access, frame, presentation, upload_cache
 
 # Streamlit's file uploader has English texts built in: replace them with Swedish ones.
 SWEDISH_UPLOADER_CSS = """<style>
@@ -42,6 +42,8 @@ pages = [
 if access.read_only():  # public screens: no upload page at all
     pages = [p for p in pages if p.url_path != "ladda-upp"]
 nav = st.navigation(pages)
+if nav.url_path != "ladda-upp":
+    upload_cache.forget()  # an analyst who leaves the upload page does not keep the file's tables
 frame.mark()
 with st.sidebar:
     presentation.sidebar_toggle()

@@ -78,10 +78,13 @@ if upload is None:
     upload_cache.forget()
 else:
     data = upload.getvalue()
-    bar = st.progress(0.0, text="Läser filen …")
-    first = upload_cache.first_look(upload.file_id, data, upload.name, max_bytes=MAX_MB * 1024 * 1024,
-                                    progress=lambda f, t: bar.progress(min(max(f, 0.0), 1.0), text=t))
-    bar.empty()
+    if upload_cache.has_first_look(upload.file_id):
+        first = upload_cache.first_look(upload.file_id, data, upload.name)
+    else:  # read now: show how far it got
+        bar = st.progress(0.0, text="Läser filen …")
+        first = upload_cache.first_look(upload.file_id, data, upload.name, max_bytes=MAX_MB * 1024 * 1024,
+                                        progress=lambda f, t: bar.progress(min(max(f, 0.0), 1.0), text=t))
+        bar.empty()
     if first.status == "refused":
         show_problems(first.problems, "Filen kan inte tas emot")
         st.stop()

@@ -5,7 +5,6 @@ from amnstats.ui import frame
 
 frame.ensure()
 
-import html
 
 import altair as alt
 import polars as pl
@@ -16,7 +15,7 @@ from amnstats.metrics import latest, year_on_year
 from amnstats.ui import charts, fmt, panel, state, theme
 from amnstats.ui.headlines import headlines
 from amnstats.ui.memo import memo, slice_rows
-from amnstats.ui.sentences import describe
+from amnstats.ui.sentences import changes_html
 
 st.title("Översikt")
 st.write("Senaste uppgift för varje område, för hela staden, jämfört med samma period året före.")
@@ -82,9 +81,7 @@ ranked = memo(obs, biggest_changes)
 if ranked.is_empty():
     st.info("Inga uppgifter kan jämföras med samma period året före.")
 else:
-    items = "".join(f"<li>{html.escape(describe(row))} <span class='amn-source'>({html.escape(row['source_label'])})"
-                    "</span></li>" for row in ranked.iter_rows(named=True))
-    st.html(f"<ul class='amn-changes'>{items}</ul>")
+    st.html(changes_html(list(ranked.iter_rows(named=True))))
 
 panel.show(charts.trend(obs, "unemployment", "arbetsloshet_bas", group="20-64 år",
                         title="Arbetslöshet i Stockholm, 20–64 år, per månad", chart_id="oversikt-arbetsloshet"))

@@ -51,3 +51,32 @@ def test_measure_titles_name_the_series_once():
         rest = title.partition(": ")[2]  # what follows the series' name, when the title adds it
         assert not rest.lower().startswith(SERIES_LABELS[series].split()[0].lower()), title
         assert not rest.startswith("KAA:"), title
+
+
+def test_texts_from_uploads_are_escaped_in_html():
+    from streamlit.testing.v1 import AppTest
+
+    from amnstats.ui.sentences import changes_html
+
+    evil = "<img src=x onerror=alert(1)>"
+    html_list = changes_html([row(group=evil, source_label="Uppladdad fil <b>x</b>.csv, rad 2")])
+    assert "<img" not in html_list and "&lt;img src=x onerror=alert(1)&gt;" in html_list
+    assert "&lt;b&gt;x&lt;/b&gt;" in html_list and html_list.startswith("<ul class='amn-changes'><li>")
+
+    def one_panel():
+        import altair as alt
+        import polars as pl
+
+        from amnstats.ui import panel
+        from amnstats.ui.export import ExportTable
+
+        frame = pl.DataFrame({"x": [1, 2], "y": [3, 4]})
+        panel.show(panel.ChartSpec(
+            id="test", title="Test", chart=alt.Chart(frame).mark_line().encode(x="x:Q", y="y:Q"),
+            table=ExportTable("Test", frame, {}, ["test"]), sentence="Värdet i <img src=x onerror=alert(1)> var 3.",
+            sources=["Uppladdad fil <b>x</b>.csv"]))
+
+    at = AppTest.from_function(one_panel).run()
+    assert not at.exception
+    shown = [h.value for h in at.html if "amn-sentence" in h.value]
+    assert shown == ["<p class='amn-sentence'>Värdet i &lt;img src=x onerror=alert(1)&gt; var 3.</p>"]

@@ -107,27 +107,44 @@ def test_a_rerun_does_not_read_the_file_again(page, monkeypatch):
     assert upload_cache.KEY in at.session_state
     at.file_uploader(key="fil").clear().run()  # no file: its work is let go
     assert upload_cache.KEY not in at.session_state
+    upload(at, "af_dec2023.csv", AF_CSV)
+    assert upload_cache.KEY in at.session_state
+    at.switch_page("app.py").run()  # the analyst leaves the page: so does the file's work
+    assert upload_cache.KEY not in at.session_state
 
 
-def test_the_first_look_is_reused_when_the_analyst_keeps_its_mapping(monkeypatch):
+def test_the_cache_prepares_once_per_file_and_mapping_and_never_keeps_a_failed_one(monkeypatch):
     import types
 
     from amnstats.ui import upload_cache
 
     monkeypatch.setattr(upload_cache, "st", types.SimpleNamespace(session_state={}))
     calls = []
-    monkeypatch.setattr(upload_cache, "prepare", lambda *a, **k: calls.append(a) or ingest_prepare(*a, **k))
+    fail = []
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        if fail:
+            raise MemoryError("för stor")
+        return ingest_prepare(*args, **kwargs)
+
+    monkeypatch.setattr(upload_cache, "prepare", counting)
     data = "År;Område;Arbetslösa (andel)\n2023;Bromma;2,0\n2023;Farsta;5,5\n".encode()
-    first = upload_cache.first_look("fil-1", data, "arbetsloshet.csv", series="unemployment",
-                                    measure="arbetslosa_andel")  # a first look that validated the file
-    assert first.status == "ready"
-    assert upload_cache.with_mapping("fil-1", data, "arbetsloshet.csv", copy.deepcopy(first.mapping)) is first
-    assert len(calls) == 1
-    changed = copy.deepcopy(first.mapping)
-    changed.area = Source.fixed("Stockholm")
-    changed.group = Source.column("Område")
-    result = upload_cache.with_mapping("fil-1", data, "arbetsloshet.csv", changed)
-    assert len(calls) == 2 and result.status == "ready" and set(result.observations["group"]) == {"Bromma", "Farsta"}
-    assert upload_cache.with_mapping("fil-1", data, "arbetsloshet.csv", copy.deepcopy(changed)) is result
+    first = upload_cache.first_look("fil-1", data, "arbetsloshet.csv")
+    assert upload_cache.first_look("fil-1", data, "arbetsloshet.csv") is first and len(calls) == 1
+    assert upload_cache.has_first_look("fil-1") and not upload_cache.has_first_look("fil-2")
+    mapping = copy.deepcopy(first.mapping)
+    mapping.series, mapping.measure = "unemployment", "arbetslosa_andel"
+    result = upload_cache.with_mapping("fil-1", data, "arbetsloshet.csv", mapping)
+    assert result.status == "ready" and len(calls) == 2
+    assert upload_cache.with_mapping("fil-1", data, "arbetsloshet.csv", copy.deepcopy(mapping)) is result
+    other = copy.deepcopy(mapping)
+    other.group = Source.column("Område")
+    fail.append(True)
+    with pytest.raises(MemoryError):
+        upload_cache.with_mapping("fil-1", data, "arbetsloshet.csv", other)
+    fail.clear()  # back to the mapping before the failure: prepared again, not a missing entry
+    assert upload_cache.with_mapping("fil-1", data, "arbetsloshet.csv", mapping).status == "ready"
+    assert len(calls) == 4
     upload_cache.first_look("fil-2", data, "arbetsloshet.csv")  # another file: prepared afresh
-    assert len(calls) == 3
+    assert len(calls) == 5 and not upload_cache.has_first_look("fil-1")

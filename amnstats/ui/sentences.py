@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import math
 from functools import lru_cache
 
@@ -100,3 +101,11 @@ def describe(row: dict, area_phrase: str | None = None) -> str:
             word = "högre" if change > 0 else "lägre"
             text += f", {format_number(abs(change), m.decimals, m.unit)} {word} {than}"
     return text + "."
+
+
+def changes_html(rows: list[dict]) -> str:
+    """Översikt's largest changes as one HTML list (for st.html): each sentence with its source
+    in grey. Every text is escaped: group and area names can come from an uploaded file."""
+    items = "".join(f"<li>{html.escape(describe(r))} <span class='amn-source'>({html.escape(r['source_label'])})"
+                    "</span></li>" for r in rows)
+    return f"<ul class='amn-changes'>{items}</ul>"

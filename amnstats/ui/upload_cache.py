@@ -3,8 +3,8 @@
 Every click on the upload page reruns it. The page used to read, screen and validate the file
 twice on every rerun (the first look that detects a mapping, then the analyst's mapping): seconds
 for a large export, on each click. This keeps the first look and the latest mapping's result
-while the file and the mapping stay the same, the first look's result when the analyst keeps
-the detected mapping, and nothing once the file is removed from the uploader.
+while the file and the mapping stay the same, and nothing once the file is removed from the
+uploader or the analyst leaves the page (app.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,11 @@ import streamlit as st
 from ..ingest import Mapping, Prepared, prepare
 
 KEY = "_upload_prepared"
+
+
+def has_first_look(file_id: str) -> bool:
+    cache = st.session_state.get(KEY)
+    return cache is not None and cache.get("file") == file_id and "first" in cache
 
 
 def first_look(file_id: str, data: bytes, filename: str, **options) -> Prepared:
@@ -31,14 +36,10 @@ def with_mapping(file_id: str, data: bytes, filename: str, mapping: Mapping, **o
     cache = _cache(file_id)
     key = mapping_key(mapping)
     if cache.get("key") != key:
-        first = cache.get("first")
-        if first is not None and first.mapping is not None and first.status in ("ready", "invalid") \
-                and mapping_key(first.mapping) == key:
-            result = first  # the first look validated this very mapping
-        else:
-            cache.pop("result", None)  # not two large results at once
-            result = prepare(data, filename, mapping, **options)
-        cache["key"], cache["result"] = key, result
+        cache.pop("key", None)
+        cache.pop("result", None)  # not the old result and the new one at once
+        result = prepare(data, filename, mapping, **options)
+        cache["key"], cache["result"] = key, result  # only once prepare() has returned
     return cache["result"]
 
 
