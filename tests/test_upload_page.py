@@ -83,10 +83,10 @@ def test_file_strings_are_escaped(page):
 def test_a_rerun_does_not_read_the_file_again(page, monkeypatch):
     from amnstats.ui import upload_cache
 
-    mappings = []  # one entry per prepare(): None for the first look, else the mapping's period
+    mappings = []  # one entry per prepare(): "first look", else the mapping's period
 
     def counting(data, filename, mapping=None, **options):
-        mappings.append(None if mapping is None else mapping.period.constant)
+        mappings.append("first look" if mapping is None else mapping.period.constant)
         return real(data, filename, mapping, **options)
 
     real = upload_cache.prepare
@@ -97,7 +97,7 @@ def test_a_rerun_does_not_read_the_file_again(page, monkeypatch):
     at.radio(key="hur-period").set_value("Samma för hela filen").run()
     at.text_input(key="konst-period").set_value("dec 2023").run()
     assert [s.value for s in at.success] == ["9 värden är giltiga."]
-    assert mappings.count(None) == 1  # the first look, once for the file
+    assert mappings.count("first look") == 1  # once for the file
     seen = len(mappings)
     at.run()  # a click elsewhere on the page: nothing changed
     at.text_input(key="konst-period").set_value("dec 2023").run()
@@ -148,3 +148,16 @@ def test_the_cache_prepares_once_per_file_and_mapping_and_never_keeps_a_failed_o
     assert len(calls) == 4
     upload_cache.first_look("fil-2", data, "arbetsloshet.csv")  # another file: prepared afresh
     assert len(calls) == 5 and not upload_cache.has_first_look("fil-1")
+
+
+def test_an_empty_period_for_the_whole_file_is_asked_for_not_an_error(page):
+    at = upload(page, "af_dec2023.csv", AF_CSV)
+    at.selectbox(key="serie").set_value("unemployment").run()
+    at.selectbox(key="matt").set_value("arbetslosa_andel").run()
+    at.radio(key="hur-period").set_value("Samma för hela filen").run()
+    assert not at.exception
+    asked = [i.value for i in at.info]
+    assert asked and asked[0].startswith("Det här behöver du ange: vilken period värdena gäller")
+    assert not [e.value for e in at.error if e.value.startswith("Filen innehåller fel")]
+    at.text_input(key="konst-period").set_value("dec 2023").run()
+    assert [s.value for s in at.success] == ["9 värden är giltiga."]
