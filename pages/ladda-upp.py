@@ -137,9 +137,7 @@ else:
                     "gender": "kvinnor, män eller totalt", "group": "lämna tomt om ingen"}[field_name]
             value = b.text_input(f"{label} för hela filen", value=src.constant or "", placeholder=hint,
                                  key=f"konst-{field_name}")
-            # an empty period or area is not answered yet (the page then asks for it), not a value
-            required = field_name in ("period", "area")
-            setattr(mapping, field_name, Source() if required and not value.strip() else Source.fixed(value.strip()))
+            setattr(mapping, field_name, Source.fixed(value.strip()))
     if not mapping.wide:
         default = columns.index(mapping.value) if mapping.value in columns else len(columns) - 1
         mapping.value = st.selectbox("Kolumn med värden", columns, index=default, key="kol-value")

@@ -226,3 +226,11 @@ def test_detect_prefers_the_finer_period_column():
     text = "År;Månad;Område;Antal\n2023;2023-01;Farsta;5\n2023;2023-02;Farsta;6\n"
     m = detect(read_table(text.encode(), "m.csv"))
     assert m.period == Source.column("Månad") and not m.period_year.is_set
+
+
+def test_a_blank_period_or_area_for_the_whole_file_is_still_to_be_answered():
+    m = Mapping(series="unemployment", measure="arbetslosa_andel", period=Source.fixed(""),
+                area=Source.fixed(""), value="Värde")
+    assert m.missing == ["period", "area"]
+    m.period, m.area = Source.fixed("2023"), Source.fixed("Stockholm")
+    assert m.missing == []

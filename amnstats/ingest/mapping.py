@@ -116,7 +116,9 @@ class Mapping:
         """Fields the analyst must still answer (keys of MISSING_SV)."""
         out = [f for f in ("series", "measure") if not getattr(self, f)]
         levels = set(self.wide.levels) if self.wide else set()
-        out += [f for f in ("period", "area") if not getattr(self, f).is_set and f not in levels]
+        # an empty constant is a question left blank, not a period or area
+        out += [f for f in ("period", "area")
+                if not (getattr(self, f).is_set and getattr(self, f).constant != "") and f not in levels]
         if not self.value and not (self.wide and self.wide.columns) or self.ambiguous_levels:
             out.append("value")
         return out
