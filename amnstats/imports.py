@@ -113,8 +113,7 @@ def diff(observations: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
            .unique(KEY_COLUMNS, keep="first", maintain_order=True))  # one per key, as a build makes it
     old_value = pl.Series("old_value", dtype=pl.Float64).extend_constant(None, new.height)
     old_source = pl.Series("old_source", dtype=pl.String).extend_constant(None, new.height)
-    near = new["period"].is_in(cur["period"].unique().implode(), nulls_equal=True) if cur.height else None
-    if near is not None and near.any():
+    if cur.height and (near := new["period"].is_in(cur["period"].unique().implode(), nulls_equal=True)).any():
         rows = near.arg_true()
         hits = (new[rows].select(KEY_COLUMNS).with_columns(_i=rows)
                 .join(cur, on=list(KEY_COLUMNS), how="inner", nulls_equal=True))
