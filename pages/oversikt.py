@@ -5,7 +5,6 @@ from amnstats.ui import frame
 
 frame.ensure()
 
-
 import altair as alt
 import polars as pl
 import streamlit as st

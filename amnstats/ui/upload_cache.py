@@ -48,7 +48,7 @@ def mapping_key(mapping: Mapping) -> str:
 
 
 def forget() -> None:
-    """No file in the uploader: let its tables and observations go."""
+    """No file in the uploader, or the analyst on another page: let its tables and observations go."""
     st.session_state.pop(KEY, None)
 
 
