@@ -32,7 +32,6 @@ BUILD_FORMAT = "2"  # bump when the processed layout changes
 STORE_ORDER = ("series", "measure", "area", "group", "gender", "period_start", "period_end", "kind",
                "target_setter", "dataset", "source")  # row order of observations.parquet
 _hash_cache: dict[tuple[str, int, int], str] = {}
-_NO_DICTIONARY = ("source", "source_label")  # nearly one value per row
 ROW_GROUP_ROWS = 131_072  # rows per Parquet row group of the store
 _verified: dict[tuple, str | None] = {}
 log = logging.getLogger("amnstats")
@@ -207,7 +206,7 @@ def _combine(obs: pl.DataFrame, ready: list[pl.DataFrame], datasets: list[dict])
     for r in runs.iter_rows(named=True):
         keep.setdefault((r["series"], r["measure"]), []).insert(0, marked.slice(r["start"], r["n"]))
     # str order is UTF-8 byte order, as polars sorts. Not rechunked: the pieces are slices of the
-    # frames above, and _write_parquet copies one row group at a time.
+    # frames above; _write_parquet does not need one chunk.
     return pl.concat([_merge_sorted(keep[pair]) for pair in sorted(keep)], how="vertical", rechunk=False)
 
 
@@ -352,17 +351,11 @@ def _datasets_frame(datasets: list[dict], obs: pl.DataFrame) -> pl.DataFrame:
 
 
 def _write_parquet(df: pl.DataFrame, path: Path) -> None:
-    # Deterministic bytes: no timestamps, fixed compression, fixed row groups, each converted from
-    # one chunk, so page boundaries depend on the rows alone, not on how the frame was assembled.
-    # One group at a time: the writer never holds a second copy of a large store. Arrow string
-    # views are handed over without a copy; per-row columns (source, source_label) skip the
-    # dictionary.
-    schema = df.head(0).to_arrow(compat_level=pl.CompatLevel.newest()).schema
-    with pq.ParquetWriter(path, schema, compression="zstd", store_schema=False,
-                          use_dictionary=[c for c in df.columns if c not in _NO_DICTIONARY]) as writer:
-        for start in range(0, max(df.height, 1), ROW_GROUP_ROWS):  # an empty store: one empty group
-            group = df.slice(start, ROW_GROUP_ROWS).rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
-            writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
+    # Deterministic bytes: no timestamps, fixed compression and row groups; the same bytes however
+    # the frame was assembled (slices, chunks), which tests check. polars' writer encodes row
+    # groups and columns in parallel (pyarrow's ParquetWriter: one column after another), and
+    # chooses dictionary encoding per column by its cardinality.
+    df.write_parquet(path, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS)
 
 
 def _upload_keys(keys: dict[str, str], datasets: pl.DataFrame) -> dict[str, list]:
