@@ -62,7 +62,6 @@ class Prepared:
     needs_mapping  read, but the mapping is incomplete or does not fit (mapping.missing, problems)
     invalid        mapped, but values are wrong (problems name row and column)
     ready          observations are valid (in store order); warnings may still deserve a look
-    `candidates` (the mapped rows before validation) is kept only when they did not validate.
     """
 
     filename: str
@@ -70,7 +69,6 @@ class Prepared:
     status: str
     table: RawTable | None = None
     mapping: Mapping | None = None
-    candidates: pl.DataFrame | None = None
     observations: pl.DataFrame | None = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
@@ -168,11 +166,15 @@ def _validate(result: Prepared, table: RawTable, mapping: Mapping | None, series
         return
     if refused():
         return
-    result.candidates = apply(table, result.mapping, dataset_id=dataset_id or f"upload-{file_hash[:12]}",
-                              raw_file=filename, file_hash=file_hash)
-    tagged = result.candidates.with_columns(raw_file=pl.lit(filename + _TAG) + pl.col("column"))
+    candidates = apply(table, result.mapping, dataset_id=dataset_id or f"upload-{file_hash[:12]}",
+                       raw_file=filename, file_hash=file_hash)
+    tagged = candidates.with_columns(raw_file=pl.lit(filename + _TAG) + pl.col("column"))
+    # The mapped rows are not kept: what they hold beside the observations during the checks
+    # and the sort is as large again (problems already name the file's row and column).
+    del candidates
     try:
         observations = normalise(tagged)
+        del tagged
     except InputError as exc:
         result.status, result.problems = "invalid", _translate(exc.problems, result.mapping, table, filename)
         return
@@ -185,9 +187,6 @@ def _validate(result: Prepared, table: RawTable, mapping: Mapping | None, series
     if errors:
         result.status, result.problems = "invalid", errors
         return
-    # The candidate rows are kept only to explain a file that did not validate: a million of
-    # them beside the observations would double what an import holds in memory.
-    result.candidates = None
     result.status, result.observations = "ready", ordered
 
 
