@@ -101,6 +101,22 @@ def test_utf8_cut_at_the_sample_end_is_still_utf8():
     assert encoding.decode(data.replace("å".encode(), "å".encode("cp1252")), "fil.csv")[1] == "cp1252"
 
 
+@pytest.mark.parametrize("codec", [*encoding._FALLBACKS, "cp1250", "cp037"])
+def test_transcode_is_decode_then_encode(codec):
+    # every byte the code page decodes, in a line of text, and the few that differ from Latin-1
+    # next to each other (a replacement must not run into its neighbour)
+    bytes_ok = bytes(b for b in range(256) if encoding._byte_kind(codec, b) is not None)
+    for data in (b"Omr;V\n" + bytes_ok * 3 + b"\n", bytes(b for b in bytes_ok if b >= 0x80) * 2):
+        expected = data.decode(codec).encode("utf-8")
+        assert encoding._transcode(data, codec, encoding._histogram(data)) == expected
+
+
+def test_a_file_in_a_code_page_reads_as_its_text():
+    text = "Titel – SYNTETISK\nOmråde;Kön;Värde\nSödermalm;Kvinnor;1 234,5\nÄlvsjö;Män;3 €\n"
+    for codec in ("cp1252", "utf-8-sig", "utf-16"):
+        assert encoding.to_utf8(text.encode(codec), "fil.csv")[0] == text.encode("utf-8")
+
+
 def test_byte_histogram_counts_only_bytes_outside_printable_ascii():
     data = "ab;\tåå\n€".encode("cp1252")
     assert encoding._histogram(data) == {0x09: 1, 0x0A: 1, 0xE5: 2, 0x80: 1}

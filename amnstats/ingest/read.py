@@ -21,7 +21,7 @@ import polars as pl
 
 from ..numbers import format_number
 from ..problems import InputError, Problem
-from .encoding import decode
+from .encoding import to_utf8
 from .layout import find_table
 
 Progress = Callable[[float, str], None]
@@ -181,15 +181,18 @@ def _grid_csv(text: str, sep: str, filename: str, progress: Progress | None) -> 
     return pl.DataFrame({f"c{i}": pl.Series(col, dtype=pl.String) for i, col in enumerate(columns)})
 
 
-def _head_lines(text: str, n: int) -> list[str]:
-    """The first `n` lines of `text` (newlines already normalised; a final newline ends the last
-    line), without splitting or copying the rest."""
+def _head_lines(buf: bytes, n: int) -> list[str]:
+    """The first `n` lines of the UTF-8 `buf` (newlines already normalised; a final newline ends
+    the last line), decoded, without splitting or decoding the rest."""
     end = -1
     for _ in range(n):
-        end = text.find("\n", end + 1)
-        if end < 0 or end == len(text) - 1:  # fewer lines than n: the text is short
-            return (text[:-1] if text.endswith("\n") else text).split("\n")[:n]
-    return text[:end].split("\n")
+        end = buf.find(b"\n", end + 1)
+        if end < 0 or end == len(buf) - 1:  # fewer lines than n: the text is short
+            return (buf[:-1] if buf.endswith(b"\n") else buf).decode("utf-8").split("\n")[:n]
+    return buf[:end].decode("utf-8").split("\n")
+
+
+_CONTROL = bytes(b for b in range(32) if b not in b"\t\r\n")
 
 
 def _grid_polars(buf: bytes, sep: str, width: int) -> pl.DataFrame | None:
@@ -210,28 +213,24 @@ def _grid_polars(buf: bytes, sep: str, width: int) -> pl.DataFrame | None:
 
 def _read_text(data: bytes, filename: str, progress: Progress | None) -> tuple[pl.DataFrame, str, str, list[str]]:
     raw = _check_binary(data, filename)
-    text, encoding, notes = decode(raw, filename)
-    if sum(1 for ch in text[:100_000] if ch < " " and ch not in "\t\r\n") > 10:
+    buf, encoding, notes = to_utf8(raw, filename)  # control characters are ASCII in UTF-8
+    if len(buf[:100_000].translate(None, _CONTROL)) < len(buf[:100_000]) - 10:
         raise _refuse(filename, "filen ser inte ut att vara en tabell (den innehåller styrtecken). "
                                 f"Godkända format: {ACCEPTED_SV}. Inget har sparats.")
-    normalised = "\r" in text
-    if normalised:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    head = _head_lines(text, SNIFF_LINES)
+    if b"\r" in buf:
+        buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    head = _head_lines(buf, SNIFF_LINES)
     sep = sniff_separator(head)
     if progress:
         progress(0.2, "Delar upp raderna i kolumner")
     grid = None
-    if sep and '"' not in text and (width := max(line.count(sep) for line in head) + 1) <= MAX_COLUMNS:
-        # polars splits UTF-8 bytes: the upload itself when it is plain UTF-8 (no copy), else the
-        # decoded text encoded once. A final newline ends the last line, as text[:-1] below.
-        buf = raw if encoding == "utf-8" and not normalised else text.encode("utf-8")
-        del text  # not needed again unless a line is wider than the first ones
+    if sep and b'"' not in buf and (width := max(line.count(sep) for line in head) + 1) <= MAX_COLUMNS:
+        # polars splits the UTF-8 bytes (the upload itself when it is plain UTF-8: no copy). A
+        # final newline ends the last line, as text[:-1] below.
         grid = _grid_polars(buf, sep, width) if b"\x00" not in buf else None
-        if grid is None:
-            text = buf.decode("utf-8")
+    if grid is None:  # quotes, or a line wider than the first ones
+        text = buf.decode("utf-8")
         del buf
-    if grid is None:
         if text.endswith("\n"):
             text = text[:-1]
         try:
