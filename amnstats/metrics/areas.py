@@ -520,11 +520,14 @@ def _share_parts(sources: list[ObsKeys], reps: list[np.ndarray],
 
 
 def _part_keys(k: ObsKeys) -> tuple[np.ndarray, pl.DataFrame]:
-    """(per series key its part key: the series key minus area; a row of key columns per part key)."""
-    part_key, n = k.coarse(_PART_KEY)
-    any_key = np.zeros(n, np.int64)
-    any_key[part_key] = np.arange(len(part_key))
-    return part_key, k.key_frame.select(_PART_KEY)[any_key]
+    """(per series key its part key: the series key minus area; a row of key columns per part key).
+    Kept in k.cache: _share_parts asks for the main source's, and so does its cell finder."""
+    if "part_keys" not in k.cache:
+        part_key, n = k.coarse(_PART_KEY)
+        any_key = np.zeros(n, np.int64)
+        any_key[part_key] = np.arange(len(part_key))
+        k.cache["part_keys"] = (part_key, k.key_frame.select(_PART_KEY)[any_key])
+    return k.cache["part_keys"]
 
 
 def _cell_finder(k: ObsKeys, rep: np.ndarray):
