@@ -17,6 +17,9 @@ In the same run, two references:
   page with a Vega chart can be faster on this machine; the ratio is amnstats / floor.
 - the very first visit after the server started (cold: Python imports, the store read from
   Parquet, nothing cached in the process), against the median of the warm visits.
+And the presenter's path: a slideshow link as a presenter shares it (two Jobbtorg charts chosen
+on the page with "Ta med i presentationen", the link of the Presentation page in
+presentation mode), opened the same ways; a slide shows one chart.
 Nothing here asserts a time.
 """
 
@@ -26,6 +29,7 @@ import argparse
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -75,6 +79,28 @@ def visit(browser, url: str, slug: str, timeout_s: float, context=None) -> tuple
         page.close()
         if own:
             context.close()
+
+
+SLIDESHOW_JS = """
+import sys
+sys.path.insert(0, {tests!r})
+from apptest_helpers import run_page
+at = run_page("jobbtorg")
+at.toggle(key="pick-jobbtorg-malgrupp").set_value(True).run()
+at.toggle(key="pick-jobbtorg-unika").set_value(True).run()
+at.switch_page("pages/presentation.py").run()
+shared = at.query_params["bildspel"]
+print(shared if isinstance(shared, str) else shared[0])
+"""
+
+
+def shared_slideshow(data: Path) -> str:
+    """The path and query of a slideshow link as a presenter shares it, made by the app itself
+    (AppTest clicks, in a process of its own on the same data)."""
+    env = {**os.environ, "AMNSTATS_DATA_DIR": str(data)}
+    out = subprocess.run([sys.executable, "-c", SLIDESHOW_JS.format(tests=str(PROJECT / "tests"))], env=env,
+                         cwd=PROJECT, capture_output=True, text=True, check=True, timeout=300)
+    return f"presentation?bildspel={out.stdout.strip().splitlines()[-1]}&presentation=true"
 
 
 def floor(browser, data: Path, repeat: int, timeout_s: float) -> tuple[float, float]:
@@ -130,6 +156,9 @@ def main() -> None:
                         what = f"error: {type(exc).__name__}"
                 rows.append((slug, statistics.median(times) if times else float("nan"),
                              statistics.median(again) if again else float("nan"), what))
+            show = shared_slideshow(data)
+            slides = [(visit(browser, url, show, args.timeout), visit(browser, url, show, args.timeout, returning))
+                      for _ in range(args.repeat)]
             returning.close()
             floor_new, floor_back = floor(browser, data, args.repeat, args.timeout)
             browser.close()
@@ -137,6 +166,8 @@ def main() -> None:
         for slug, t, t2, what in rows:
             print(f"  {slug:16s} {t:10.2f} s {t2:16.2f} s   "
                   f"{'' if what == 'chart' else '(no chart: first content)' if what == 'content' else what}")
+        print(f"  {'shared slideshow':16s} {statistics.median(n[0] for n, _ in slides):10.2f} s "
+              f"{statistics.median(r[0] for _, r in slides):16.2f} s   (the presenter's link, presentation mode)")
         warm = [t for _, t, _, what in rows if what == "chart"]
         back = [t for _, _, t, what in rows if what == "chart"]
         if warm:
