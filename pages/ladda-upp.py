@@ -90,8 +90,8 @@ else:
         st.stop()
 
     table = first.table
-    st.caption(f"Läst: {table.n_rows if hasattr(table, 'n_rows') else len(table.cells)} rader, "
-               f"{len(table.columns)} kolumner. " + " ".join(first.notes))
+    st.caption(f"Läst: {format_number(len(table.cells))} rader, {format_number(len(table.columns))} kolumner. "
+               + " ".join(first.notes))
     with st.expander("Visa filens första rader"):
         st.dataframe(table.cells.head(20).to_pandas(), hide_index=True, width="stretch")
 

@@ -161,3 +161,11 @@ def test_an_empty_period_for_the_whole_file_is_asked_for_not_an_error(page):
     assert not [e.value for e in at.error if e.value.startswith("Filen innehåller fel")]
     at.text_input(key="konst-period").set_value("dec 2023").run()
     assert [s.value for s in at.success] == ["9 värden är giltiga."]
+
+
+def test_the_rows_read_are_counted_in_swedish(page):
+    # SYNTETISKA testrader: 1 200 rows, so the count needs a thousands separator
+    rows = "".join(f"Bromma;2023-{m:02d};{i}\n" for i in range(100) for m in range(1, 13))
+    at = upload(page, "SYNTETISK_rader.csv", ("Område;Månad;Antal\n" + rows).encode("utf-8"))
+    read = next(c.value for c in at.caption if c.value.startswith("Läst:"))
+    assert read.startswith("Läst: 1\u00a0200 rader, 3 kolumner.")
