@@ -47,7 +47,7 @@ def cmd_build(args) -> int:
 
 def cmd_import(args) -> int:
     from . import imports, store, templates
-    from .ingest import Source, prepare, set_measure
+    from .ingest import Source, prepare, set_measure, unanswered
 
     path = Path(args.file)
     if not path.is_file():
@@ -74,7 +74,11 @@ def cmd_import(args) -> int:
     result = prepare(data, path.name, mapping)
     if result.status == "needs_mapping":
         print("Kopplingen är inte komplett. Ange: " + "; ".join(result.mapping.describe_missing()), file=sys.stderr)
-        _print_problems(result.problems, "Kopplingen passar inte filen")
+        if {"series", "measure"} & set(result.mapping.missing):
+            print("Serie och mått anges med --series och --measure, som koder (t.ex. --series unemployment "
+                  "--measure arbetslosa_andel); alla står i amnstats/catalogue/measures.csv.", file=sys.stderr)
+        if beyond := [p for p in result.problems if not unanswered(p)]:
+            _print_problems(beyond, "Kopplingen passar inte filen")
         return 1
     if not result.ok:
         _print_problems(result.problems, "Filen innehåller fel")

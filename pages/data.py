@@ -70,5 +70,5 @@ table = memo(obs, data_table, series, measure, area, gender)
 if table is None:
     st.info("Inga värden matchar urvalet.")
 else:
-    st.caption(f"{len(table)} värden")
+    st.caption(f"{format_number(len(table))} värden")
     st.dataframe(table, hide_index=True, width="stretch")

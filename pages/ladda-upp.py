@@ -14,7 +14,7 @@ import streamlit as st
 from amnstats import connectors, imports, templates
 from amnstats.connectors import commit as fetch_commit
 from amnstats.catalogue import KINDS, SERIES_LABELS, measures
-from amnstats.ingest import Source
+from amnstats.ingest import Source, unanswered
 from amnstats.numbers import format_number
 from amnstats.periods import format_period
 from amnstats.problems import InputError, problems_frame
@@ -64,7 +64,7 @@ cat = measures()
 
 
 def show_problems(problems, headline: str) -> None:
-    st.error(f"{headline} ({len(problems)} fel). Inget har sparats.")
+    st.error(f"{headline} ({format_number(len(problems))} fel). Inget har sparats.")
     frame_ = problems_frame(problems)
     st.dataframe(frame_.head(200).to_pandas(), hide_index=True, width="stretch")
     report = ExportTable("Felrapport", frame_, {}, ["amnstats uppladdning"])
@@ -106,13 +106,17 @@ else:
     st.subheader("Koppla filens kolumner")
     series_options = [s for s in SERIES_LABELS]
     c1, c2, c3 = st.columns(3)
+    # No guess where the file does not say: a series picked for the analyst would fail the file
+    # with errors that are not in it. Left empty, the page asks for it (Mapping.missing).
     series = c1.selectbox("Serie", series_options, format_func=SERIES_LABELS.get, key="serie",
-                          index=series_options.index(mapping.series) if mapping.series in series_options else 0)
+                          index=series_options.index(mapping.series) if mapping.series in series_options else None,
+                          placeholder="Välj serie")
     measure_options = sorted([m for (s, m) in cat if s == series], key=lambda m: cat[(series, m)].label_sv)
     measure = c2.selectbox("Mått", measure_options, format_func=lambda m: cat[(series, m)].label_sv, key="matt",
-                           index=measure_options.index(mapping.measure) if mapping.measure in measure_options else 0)
+                           index=measure_options.index(mapping.measure) if mapping.measure in measure_options else None,
+                           placeholder="Välj mått" if series else "Välj först serie", disabled=not series)
     kind = c3.selectbox("Typ", list(KINDS), index=list(KINDS).index(mapping.kind or "utfall"), key="typ")
-    mapping.series, mapping.measure, mapping.kind = series, measure, kind
+    mapping.series, mapping.measure, mapping.kind = series or "", measure or "", kind
     if kind != "målvärde":
         mapping.target_setter = ""
 
@@ -141,20 +145,22 @@ else:
     if not mapping.wide:
         default = columns.index(mapping.value) if mapping.value in columns else len(columns) - 1
         mapping.value = st.selectbox("Kolumn med värden", columns, index=default, key="kol-value")
-    if cat[(series, measure)].is_share:
+    if (series, measure) in cat and cat[(series, measure)].is_share:
         mapping.values_are_fractions = st.checkbox("Andelarna står som bråk (0,053 betyder 5,3 %)",
                                                    value=mapping.values_are_fractions, key="brak")
 
     result = upload_cache.with_mapping(upload.file_id, data, upload.name, mapping, max_bytes=MAX_MB * 1024 * 1024)
     if result.status == "needs_mapping":
-        st.info("Det här behöver du ange: " + "; ".join(result.mapping.describe_missing() if result.mapping else []))
-        show_problems(result.problems, "Kopplingen är inte komplett")
+        if result.mapping and result.mapping.missing:
+            st.info("Det här behöver du ange: " + "; ".join(result.mapping.describe_missing()))
+        if beyond := [p for p in result.problems if not unanswered(p)]:
+            show_problems(beyond, "Kopplingen passar inte filen")
         st.stop()
     if result.status != "ready":
         show_problems(result.problems, "Filen innehåller fel")
         st.stop()
 
-    st.success(f"{len(result.observations)} värden är giltiga.")
+    st.success(f"{format_number(len(result.observations))} värden är giltiga.")
     for w in result.warnings[:20]:
         st.warning(str(w))
 

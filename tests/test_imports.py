@@ -196,3 +196,16 @@ def test_diff_matches_a_plain_left_join_and_keeps_the_upload_order():
     assert got["change"].to_list() == ["oförändrad", "ändrad", "oförändrad", "ny", "ny", "ny", "oförändrad"]
     assert got["old_source"].to_list() == ["rapport A", "rapport B", "rapport C", None, None, None, "rapport D"]
     assert imports.diff(new, current.head(0))["change"].to_list() == ["ny"] * 7
+
+
+def test_cli_import_asks_for_the_series_once_and_names_the_codes(data_dir, tmp_path, capsys):
+    from amnstats.__main__ import main
+
+    f = tmp_path / "SYNTETISK_okand.csv"  # SYNTETISKA testrader: the file does not name its series
+    f.write_text("Område;Månad;Antal\nBromma;2023-01;5\nSkarpnäck;2023-01;7\n", encoding="utf-8")
+    assert main(["import", str(f)]) == 1
+    err = capsys.readouterr().err
+    assert "Kopplingen är inte komplett. Ange: vilken serie värdena hör till" in err
+    assert "--series unemployment" in err and "measures.csv" in err
+    assert "kolumn 'series'" not in err  # the question is not repeated as an error in a column
+    assert imports.history() == []

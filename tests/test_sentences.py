@@ -80,3 +80,18 @@ def test_texts_from_uploads_are_escaped_in_html():
     assert not at.exception
     shown = [h.value for h in at.html if "amn-sentence" in h.value]
     assert shown == ["<p class='amn-sentence'>Värdet i &lt;img src=x onerror=alert(1)&gt; var 3.</p>"]
+
+
+def test_source_lines_group_rows_per_document_and_count_them_in_swedish():
+    import polars as pl
+
+    from amnstats.ui.charts import sources_of
+
+    labels = ([f"Uppladdad fil SYNTETISK.csv, rad {r}" for r in range(2, 1502)]
+              + ["Verksamhetsberättelse 2023, rad 663", "Verksamhetsberättelse 2023, rad 677",
+                 "Verksamhetsberättelse 2023, rad 663", "SCB, tabell X, hämtat 2024-01-05"])
+    assert sources_of(pl.DataFrame({"source_label": labels})) == [
+        "Uppladdad fil SYNTETISK.csv, rad 2–1501 (1\u00a0500 rader)",
+        "Verksamhetsberättelse 2023, rad 663, 677",
+        "SCB, tabell X, hämtat 2024-01-05",
+    ]

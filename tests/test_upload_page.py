@@ -169,3 +169,17 @@ def test_the_rows_read_are_counted_in_swedish(page):
     at = upload(page, "SYNTETISK_rader.csv", ("Område;Månad;Antal\n" + rows).encode("utf-8"))
     read = next(c.value for c in at.caption if c.value.startswith("Läst:"))
     assert read.startswith("Läst: 1\u00a0200 rader, 3 kolumner.")
+
+
+def test_a_series_the_file_does_not_name_is_asked_for_not_guessed(page):
+    # SYNTETISKA testrader: nothing in the file says which series or measure the values are
+    at = upload(page, "SYNTETISK_okand.csv", "Område;Månad;Antal\nBromma;2023-01;5\nSkarpnäck;2023-01;7\n".encode())
+    assert not at.exception
+    assert at.selectbox(key="serie").value is None and at.selectbox(key="matt").value is None
+    assert at.selectbox(key="matt").disabled
+    asked = [i.value for i in at.info]
+    assert asked and asked[0].startswith("Det här behöver du ange: vilken serie värdena hör till")
+    assert [e.value for e in at.error] == [] and not at.success  # nothing validated against a guessed series
+    at.selectbox(key="serie").set_value("jobbtorg").run()
+    at.selectbox(key="matt").set_value("inskrivna").run()
+    assert [s.value for s in at.success] == ["2 värden är giltiga."]

@@ -40,7 +40,7 @@ from ..normalise import normalise
 from ..problems import InputError, Problem
 from .checks import check_observations
 from .mapping import (
-    FIELD_SV, FIELDS, Mapping, Source, Wide, apply, check, choose_value_columns, detect, fit,
+    FIELD_SV, FIELDS, Mapping, Source, Wide, apply, check, choose_value_columns, detect, fit, unanswered,
     layout_signature, set_measure,
 )
 from .privacy import find_personal_data
@@ -49,7 +49,7 @@ from .read import Progress, RawTable, read_table
 __all__ = [
     "Prepared", "prepare", "RawTable", "read_table", "find_personal_data", "Mapping", "Source", "Wide",
     "detect", "fit", "apply", "check", "choose_value_columns", "set_measure", "layout_signature",
-    "check_observations",
+    "check_observations", "unanswered",
 ]
 
 _TAG = "\x1f"  # joins file name and value column in raw_file while normalise() runs

@@ -33,7 +33,7 @@ from .read import RawTable
 FIELDS = ("period", "gender", "area", "group", "note")
 LEVEL_FIELDS = ("period", "gender", "area", "group")
 MISSING_SV = {
-    "series": "vilken serie värdena hör till (t.ex. unemployment eller jobbtorg)",
+    "series": "vilken serie värdena hör till (t.ex. Arbetslöshet eller Jobbtorg)",
     "measure": "vilket mått värdena är (ur katalogen för serien)",
     "period": "vilken period värdena gäller: en kolumn, eller en period för hela filen (t.ex. 2023)",
     "area": "vilket område värdena gäller: en kolumn, eller ett område för hela filen (t.ex. Stockholm)",
@@ -406,6 +406,12 @@ def fit(mapping: Mapping, table: RawTable) -> Mapping:
     if cols == mapping.wide.columns:
         return mapping
     return replace(mapping, wide=Wide(cols, list(mapping.wide.levels), [list(p) for p in mapping.wide.patterns]))
+
+
+def unanswered(problem: Problem) -> bool:
+    """Whether a problem from check() only repeats a question of Mapping.missing (shown once, as
+    describe_missing(), rather than again as an error in a column the file does not have)."""
+    return problem.row is None and problem.column in MISSING_SV and problem.message == f"ange {MISSING_SV[problem.column]}"
 
 
 def check(mapping: Mapping, table: RawTable) -> list[Problem]:

@@ -69,7 +69,7 @@ def sources_of(df: pl.DataFrame) -> list[str]:
     for title, lines in grouped.items():
         nums = sorted(set(lines), key=int)
         if len(nums) > 6:
-            out.append(f"{title}, rad {nums[0]}–{nums[-1]} ({len(nums)} rader)")
+            out.append(f"{title}, rad {nums[0]}–{nums[-1]} ({format_number(len(nums))} rader)")
         elif nums:
             out.append(f"{title}, rad {', '.join(nums)}")
         else:
