@@ -210,7 +210,7 @@ else:
             if template_name.strip():
                 templates.save(template_name, result.mapping)
             if outcome.changed:
-                st.success(f"Importerat: {outcome.record['n_values']} värden. Statistiken är uppdaterad.")
+                st.success(f"Importerat: {format_number(outcome.record['n_values'])} värden. Statistiken är uppdaterad.")
             else:
                 st.info("Samma fil är redan importerad; inget ändrades.")
 
@@ -266,7 +266,7 @@ if fetched is not None:
         else:
             st.session_state.pop("hamtning", None)
             if fetch_outcome.changed:
-                st.success(f"Hämtat: {fetch_outcome.record['n_values']} värden. Statistiken är uppdaterad.")
+                st.success(f"Hämtat: {format_number(fetch_outcome.record['n_values'])} värden. Statistiken är uppdaterad.")
             else:
                 st.info("Svaret är oförändrat sedan förra hämtningen; inget ändrades.")
 
@@ -278,7 +278,7 @@ for r in fetch_records:
         a, b = st.columns([4, 1])
         state_text = "gäller" if r["in_force"] else ("ersatt av en senare hämtning" if r["status"] == "active"
                                                      else "ångrad")
-        a.text(f"{r['title']} – {r.get('n_values', 0)} värden – {r.get('fetched_by', '')}, "
+        a.text(f"{r['title']} – {format_number(r.get('n_values', 0))} värden – {r.get('fetched_by', '')}, "
                f"{r['committed_at'][:16].replace('T', ' ')} – {state_text}")
         action = fetch_commit.undo if r["status"] == "active" else fetch_commit.redo
         if b.button("Ångra" if r["status"] == "active" else "Återställ", key=f"fetch-{r['status']}-{r['id']}"):
@@ -298,7 +298,7 @@ if not records:
 for r in records:
     with st.container(border=True):
         a, b = st.columns([4, 1])
-        a.text(f"{r['title']} – {r['n_values']} värden – {r['uploaded_by']}, {r['uploaded_at'][:16].replace('T', ' ')}"
+        a.text(f"{r['title']} – {format_number(r['n_values'])} värden – {r['uploaded_by']}, {r['uploaded_at'][:16].replace('T', ' ')}"
                f" – {'aktiv' if r['status'] == 'active' else 'ångrad'}")
         active = r["status"] == "active"
         label, action, prefix = ("Ångra", imports.undo, "undo") if active else ("Återställ", imports.redo, "redo")

@@ -12,6 +12,7 @@ import streamlit as st
 
 from amnstats.catalogue import SERIES_LABELS, UNITS, measures
 from amnstats.geo import attribution
+from amnstats.numbers import format_number
 from amnstats.ui import state
 
 st.title("Om data")
@@ -21,7 +22,7 @@ st.write("amnstats samlar nämndens egna rapporter, SCB:s statistik och analytik
 datasets = state.datasets()
 st.header("Dataset")
 for d in datasets.sort("date", descending=True, nulls_last=True).iter_rows(named=True):
-    with st.expander(f"{d['title']} ({d['n_values'] or 0} värden)"):
+    with st.expander(f"{d['title']} ({format_number(d['n_values'] or 0)} värden)"):
         st.markdown(f"**Producent:** {d['producer']}  \n**Datum:** {d['date'] or 'anges inte'}  \n"
                     f"**Licens:** {d['licence']}  \n**Fil:** `data/raw/{d['raw_path']}` (sha256 `{d['sha256'][:12]}…`)")
         if d["url"]:

@@ -165,10 +165,16 @@ def test_an_empty_period_for_the_whole_file_is_asked_for_not_an_error(page):
 
 def test_the_rows_read_are_counted_in_swedish(page):
     # SYNTETISKA testrader: 1 200 rows, so the count needs a thousands separator
-    rows = "".join(f"Bromma;2023-{m:02d};{i}\n" for i in range(100) for m in range(1, 13))
+    rows = "".join(f"Bromma;{1950 + i}-{m:02d};{i}\n" for i in range(100) for m in range(1, 13))
     at = upload(page, "SYNTETISK_rader.csv", ("Område;Månad;Antal\n" + rows).encode("utf-8"))
     read = next(c.value for c in at.caption if c.value.startswith("Läst:"))
     assert read.startswith("Läst: 1\u00a0200 rader, 3 kolumner.")
+    at.selectbox(key="serie").set_value("jobbtorg").run()
+    at.selectbox(key="matt").set_value("inskrivna").run()
+    assert [s.value for s in at.success] == ["1\u00a0200 värden är giltiga."]
+    at.button[0].click().run()  # Importera
+    assert any(s.value.startswith("Importerat: 1\u00a0200 värden") for s in at.success)
+    assert any("1\u00a0200 värden" in t.value for t in at.text)  # the import history
 
 
 def test_a_series_the_file_does_not_name_is_asked_for_not_guessed(page):
