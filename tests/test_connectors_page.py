@@ -53,7 +53,7 @@ def test_fetch_preview_save_and_undo(page):
         page.button(key="hamta-scb").click().run()
     assert not page.exception and not page.error
     summary = [d.value for d in page.dataframe if "ny" in d.value.columns][-1]
-    assert int(summary["ny"].sum()) == 15 and int(summary["oförändrad"].sum()) == 12
+    assert summary["ny"].astype(int).sum() == 15 and summary["oförändrad"].astype(int).sum() == 12
     page.button(key="spara-hamtning").click().run()
     assert any("Hämtat: 27 värden" in s.value for s in page.success)
     after = store.load_observations()
