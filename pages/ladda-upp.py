@@ -18,7 +18,7 @@ from amnstats.ingest import Source, unanswered
 from amnstats.numbers import format_number
 from amnstats.periods import format_period
 from amnstats.problems import InputError, problems_frame
-from amnstats.ui import access, state, theme, upload_cache
+from amnstats.ui import access, charts, state, theme, upload_cache
 from amnstats.ui.export import ExportTable, table_csv
 
 MAX_MB = 50
@@ -191,7 +191,8 @@ else:
                 .with_columns(Version=pl.col("Version").replace_strict({"old_value": "Nu", "new_value": "Efter import"})))
         plot = plot.with_columns(Text=value_texts(plot["Värde"], series, measure))
         chart = alt.Chart(plot).mark_bar().encode(
-            y=alt.Y("Etikett:N", title=None), x=alt.X("Värde:Q"), yOffset="Version:N",
+            y=alt.Y("Etikett:N", title=None), yOffset="Version:N",
+            x=alt.X("Värde:Q", axis=alt.Axis(labelExpr=charts.axis_format(cat[(series, measure)]))),
             color=alt.Color("Version:N", scale=alt.Scale(domain=["Nu", "Efter import"],
                                                           range=[theme.MUTED, theme.PALETTE[0]])),
             tooltip=[alt.Tooltip("Etikett:N", title="Värde för"), "Version:N", alt.Tooltip("Text:N", title="Värde")]).properties(height=alt.Step(14, **{"for": "offset"}))

@@ -84,7 +84,8 @@ def _value_title(m: Measure) -> str:
             "procentenheter": "Procentenheter", "dagar": "Dagar", "kronor": "Kronor", "ton": "Ton"}.get(m.unit, m.unit)
 
 
-def _axis_format(m: Measure) -> str:
+def axis_format(m: Measure) -> str:
+    """A value axis's labels in Swedish format, in the measure's decimals."""
     return theme.sv_number_expr(spec=",.0f" if m.decimals == 0 and m.unit not in ("procent", "procent_kvot")
                                 else ",.1f")
 
@@ -135,7 +136,7 @@ def trend(obs: pl.DataFrame, series: str, measure: str, *, area: str = "Stockhol
                axis=alt.Axis(labelAngle=0)))
     base = alt.Chart(data).encode(
         x=x,
-        y=alt.Y("value:Q", title=_value_title(m), axis=alt.Axis(labelExpr=_axis_format(m))),
+        y=alt.Y("value:Q", title=_value_title(m), axis=alt.Axis(labelExpr=axis_format(m))),
         color=alt.Color("gender:N", title="Kön", scale=theme.gender_scale(),
                         legend=alt.Legend(labelExpr="{'kvinnor':'Kvinnor','män':'Män','totalt':'Totalt'}[datum.label]")),
         tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Kön:N"),
@@ -182,7 +183,7 @@ def _single_period(data: pl.DataFrame, m: Measure, chart_id: str, title: str, se
                    area: str) -> ChartSpec:
     base = alt.Chart(data.filter(pl.col("value").is_not_null())).encode(
         y=alt.Y("Kön:N", title=None, sort=[GENDER_LABEL[g] for g in GENDERS]),
-        x=alt.X("value:Q", title=_value_title(m), axis=alt.Axis(labelExpr=_axis_format(m))),
+        x=alt.X("value:Q", title=_value_title(m), axis=alt.Axis(labelExpr=axis_format(m))),
         color=alt.Color("gender:N", scale=theme.gender_scale(), legend=None),
         tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Kön:N"),
                  alt.Tooltip("Värde_text:N", title=m.label_sv)])
@@ -251,7 +252,7 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
     order += [x for x in data[label_col].unique().to_list() if x not in order]
     enc = dict(
         y=alt.Y(f"{label_col}:N", title=None, sort=order),
-        x=alt.X("value:Q", title=_value_title(m), axis=alt.Axis(labelExpr=_axis_format(m))),
+        x=alt.X("value:Q", title=_value_title(m), axis=alt.Axis(labelExpr=axis_format(m))),
         tooltip=[alt.Tooltip(f"{label_col}:N", title="Område" if by == "area" else "Grupp"),
                  alt.Tooltip("Kön:N"), alt.Tooltip("Värde_text:N", title=m.label_sv)],
     )
@@ -332,7 +333,7 @@ def choropleth(obs: pl.DataFrame, series: str, measure: str, *, period: str, gen
         color=alt.Color("properties.value:Q", title=_value_title(m),
                         # light to mid blue: dark labels read at 4.5:1 or better on every district
                         scale=alt.Scale(range=["#eef5fc", "#4f9bd1"]),
-                        legend=alt.Legend(orient="right", labelExpr=_axis_format(m), gradientLength=220)),
+                        legend=alt.Legend(orient="right", labelExpr=axis_format(m), gradientLength=220)),
         tooltip=[alt.Tooltip("properties.area:N", title="Stadsdelsområde"),
                  alt.Tooltip("properties.text:N", title=m.label_sv)],
     ).transform_filter("datum.properties.value != null")
@@ -421,7 +422,7 @@ def targets(obs: pl.DataFrame, measure: str, *, group: str = "", area: str = "St
         return ChartSpec(chart_id, title, None, table, "", [], empty_message="Inga uppgifter för indikatorn.")
     periods = data.sort("period_start")["Period_text"].unique(maintain_order=True).to_list()
     x = alt.X("Period_text:N", title=None, sort=periods, axis=alt.Axis(labelAngle=0))
-    y_axis = alt.Axis(labelExpr=_axis_format(m))
+    y_axis = alt.Axis(labelExpr=axis_format(m))
     layers = []
     if not outcome.is_empty():
         ob = alt.Chart(outcome).encode(
