@@ -153,7 +153,10 @@ else:
         mapping.values_are_fractions = st.checkbox("Andelarna står som bråk (0,053 betyder 5,3 %)",
                                                    value=mapping.values_are_fractions, key="brak")
 
-    result = upload_cache.with_mapping(upload.file_id, data, upload.name, mapping, max_bytes=MAX_MB * 1024 * 1024)
+    # shown only when the check takes longer than half a second (a large file, a new mapping)
+    with st.spinner(f"Kontrollerar {format_number(len(table.cells))} rader med kopplingen …"):
+        result = upload_cache.with_mapping(upload.file_id, data, upload.name, mapping,
+                                           max_bytes=MAX_MB * 1024 * 1024)
     if result.status == "needs_mapping":
         if result.mapping and result.mapping.missing:
             st.info("Det här behöver du ange: " + "; ".join(result.mapping.describe_missing()))
