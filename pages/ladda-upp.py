@@ -210,8 +210,9 @@ else:
         submitted = st.form_submit_button("Importera", type="primary")
     if submitted:
         try:
-            outcome = imports.commit(data, upload.name, result.mapping, uploaded_by=access.current_user(),
-                                     producer=producer, licence=licence, title=title, prepared=result)
+            with st.spinner(f"Sparar {format_number(len(result.observations))} värden och bygger om statistiken …"):
+                outcome = imports.commit(data, upload.name, result.mapping, uploaded_by=access.current_user(),
+                                         producer=producer, licence=licence, title=title, prepared=result)
         except InputError as exc:
             show_problems(exc.problems, exc.headline)
         else:
