@@ -111,10 +111,24 @@ def test_transcode_is_decode_then_encode(codec):
         assert encoding._transcode(data, codec, encoding._histogram(data)) == expected
 
 
+@pytest.mark.parametrize("codec", [*encoding._FALLBACKS, "cp1250"])
+def test_transcode_of_every_pair_of_bytes(codec):
+    # few distinct bytes take the replacing path: every pair, so that no replacement is taken for
+    # a byte of the file by the next one (Mac Roman 0x8C is 'å', and Latin-1 reads its 0xE5 so)
+    high = [b for b in range(0x80, 0x100) if encoding._byte_kind(codec, b) is not None]
+    for a in high:
+        for b in high:
+            data = bytes([0x41, a, 0x3B, b, a, 0x0A])
+            expected = data.decode(codec).encode("utf-8")
+            assert encoding._transcode(data, codec, encoding._histogram(data)) == expected, (codec, hex(a), hex(b))
+
+
 def test_a_file_in_a_code_page_reads_as_its_text():
     text = "Titel – SYNTETISK\nOmråde;Kön;Värde\nSödermalm;Kvinnor;1 234,5\nÄlvsjö;Män;3 €\n"
     for codec in ("cp1252", "utf-8-sig", "utf-16"):
         assert encoding.to_utf8(text.encode(codec), "fil.csv")[0] == text.encode("utf-8")
+    mac = "Område;Ålder;Värde\nSödermalm;Äldre;Â\n".encode("mac_roman")  # å is 0x8C, and 0xE5 is Â
+    assert encoding._transcode(mac, "mac_roman", encoding._histogram(mac)) == mac.decode("mac_roman").encode("utf-8")
 
 
 def test_byte_histogram_counts_only_bytes_outside_printable_ascii():

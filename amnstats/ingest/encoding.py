@@ -107,14 +107,17 @@ def _transcode(data: bytes, encoding: str, histogram: dict[int, int]) -> bytes:
     a plain copy in CPython (a code page's own table is looked up byte by byte), and an
     ASCII-compatible code page differs from Latin-1 only in some bytes >= 0x80. Those the file
     holds (Windows-1252: typically a dash, or none) are replaced in the UTF-8 afterwards: there
-    each such byte is a pair starting with 0xC2 or 0xC3, which is never inside another character."""
+    each such byte is a pair starting with 0xC2 or 0xC3, which is never inside another character.
+    Only when no replacement is itself such a pair (a character U+0080-U+00FF): otherwise a later
+    replacement could take an earlier one's result for a byte of the file (Mac Roman 'å' is
+    0x8C, and its 0xE5 is 'Â', which Latin-1 writes as 'å')."""
     if not _ascii_compatible(encoding):
         return data.decode(encoding).encode("utf-8")
     try:
         differ = {chr(b): ch for b in histogram if b >= 0x80 and (ch := bytes([b]).decode(encoding)) != chr(b)}
     except UnicodeDecodeError:
         return data.decode(encoding).encode("utf-8")  # a byte the code page lacks: raises as before
-    if len(differ) > 8:
+    if len(differ) > 8 or any("\x80" <= ch <= "\xff" for ch in differ.values()):
         return data.decode(encoding).encode("utf-8")
     buf = data.decode("latin-1").encode("utf-8")
     for latin, ch in differ.items():
