@@ -76,6 +76,10 @@ def show_problems(problems, headline: str) -> None:
                        mime="text/csv", key="error-report", on_click="ignore")
 
 
+ORIGIN = "_mapping_origin"  # (file, template) the mapping widgets were filled from
+MAPPING_KEYS = {"serie", "matt", "typ", "kol-value", "brak"}
+MAPPING_PREFIXES = ("hur-", "kol-", "konst-")
+
 upload = st.file_uploader("Välj fil (CSV eller Excel .xlsx)", type=["csv", "txt", "xlsx"], key="fil",
                           max_upload_size=MAX_MB)
 if upload is None:
@@ -101,11 +105,18 @@ else:
 
     saved = templates.matching(table)
     mapping = first.mapping
+    choice = "(ingen)"
     if saved:
         choice = st.selectbox("Sparad mall som passar filen", ["(ingen)"] + list(saved), key="mall")
         if choice != "(ingen)":
             mapping = saved[choice]
     mapping = copy.deepcopy(mapping)  # the widgets below change it; the first look stays as it was
+    # The widgets below keep their values between reruns, and a widget's value wins over its
+    # default: another file or another template would otherwise show the previous one's answers.
+    if st.session_state.get(ORIGIN) != (upload.file_id, choice):
+        for key in [k for k in st.session_state if k in MAPPING_KEYS or k.startswith(MAPPING_PREFIXES)]:
+            del st.session_state[key]
+        st.session_state[ORIGIN] = (upload.file_id, choice)
 
     st.subheader("Koppla filens kolumner")
     series_options = [s for s in SERIES_LABELS]

@@ -192,3 +192,35 @@ def test_a_series_the_file_does_not_name_is_asked_for_not_guessed(page):
     at.selectbox(key="serie").set_value("jobbtorg").run()
     at.selectbox(key="matt").set_value("inskrivna").run()
     assert [s.value for s in at.success] == ["2 värden är giltiga."]
+
+
+def test_a_chosen_template_fills_the_mapping(page):
+    from amnstats import templates
+
+    saved = ingest_prepare(AF_CSV, "af_dec2023.csv").mapping  # the detected layout, with its signature
+    saved.series, saved.measure, saved.period = "unemployment", "arbetslosa_andel", Source.fixed("dec 2023")
+    templates.save("AF månadsstatistik", saved)
+    at = upload(page, "af_jan2024.csv", AF_CSV)
+    assert at.selectbox(key="serie").value is None  # the file alone does not say
+    at.selectbox(key="mall").set_value("AF månadsstatistik").run()
+    assert not at.exception
+    assert (at.selectbox(key="serie").value, at.selectbox(key="matt").value) == ("unemployment", "arbetslosa_andel")
+    assert at.text_input(key="konst-period").value == "dec 2023"
+    assert [s.value for s in at.success] == ["9 värden är giltiga."]
+    at.selectbox(key="mall").set_value("(ingen)").run()  # back to what the file says
+    assert at.selectbox(key="serie").value is None
+
+
+def test_another_file_is_not_shown_the_previous_files_answers(page):
+    at = upload(page, "af_dec2023.csv", AF_CSV)
+    at.selectbox(key="serie").set_value("unemployment").run()
+    at.selectbox(key="matt").set_value("arbetslosa_andel").run()
+    at.radio(key="hur-period").set_value("Samma för hela filen").run()
+    at.text_input(key="konst-period").set_value("dec 2023").run()
+    assert [s.value for s in at.success] == ["9 värden är giltiga."]
+    # SYNTETISKA testrader, another layout: a period column of its own
+    at = upload(at, "SYNTETISK_annan.csv", "Område;Månad;Antal\nBromma;2023-01;5\nSkarpnäck;2023-01;7\n".encode())
+    assert not at.exception
+    assert at.selectbox(key="serie").value is None
+    assert at.radio(key="hur-period").value == "Kolumn i filen"
+    assert at.selectbox(key="kol-period").value == "Månad"
