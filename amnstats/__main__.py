@@ -73,7 +73,8 @@ def cmd_import(args) -> int:
             setattr(mapping, name, Source.column(value[4:]) if value.startswith("col:") else Source.fixed(value))
     result = prepare(data, path.name, mapping)
     if result.status == "needs_mapping":
-        print("Kopplingen är inte komplett. Ange: " + "; ".join(result.mapping.describe_missing()), file=sys.stderr)
+        if result.mapping.missing:
+            print("Kopplingen är inte komplett. Ange: " + "; ".join(result.mapping.describe_missing()), file=sys.stderr)
         if {"series", "measure"} & set(result.mapping.missing):
             print("Serie och mått anges med --series och --measure, som koder (t.ex. --series unemployment "
                   "--measure arbetslosa_andel); alla står i amnstats/catalogue/measures.csv.", file=sys.stderr)

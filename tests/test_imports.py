@@ -209,3 +209,13 @@ def test_cli_import_asks_for_the_series_once_and_names_the_codes(data_dir, tmp_p
     assert "--series unemployment" in err and "measures.csv" in err
     assert "kolumn 'series'" not in err  # the question is not repeated as an error in a column
     assert imports.history() == []
+
+
+def test_cli_import_with_only_a_wrong_column_does_not_ask_for_nothing(data_dir, tmp_path, capsys):
+    from amnstats.__main__ import main
+
+    f = tmp_path / "SYNTETISK_kolumn.csv"  # SYNTETISKA testrader
+    f.write_text("Område;Månad;Antal\nBromma;2023-01;5\nSkarpnäck;2023-01;7\n", encoding="utf-8")
+    assert main(["import", str(f), "--series", "jobbtorg", "--measure", "inskrivna", "--period", "col:Nej"]) == 1
+    err = capsys.readouterr().err
+    assert "kolumnen 'Nej' finns inte i filen" in err and "Ange:" not in err

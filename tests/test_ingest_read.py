@@ -283,3 +283,12 @@ def test_bom_on_a_windows_1252_file_is_not_trusted():
     data = b"\xef\xbb\xbf" + "Område;Antal\nSkärholmen;5\n".encode("cp1252")
     table = read_table(data, "f.csv")
     assert table.columns[0] == "Område" and table.cells.row(0)[0] == "Skärholmen"
+
+
+def test_control_characters_are_counted_over_the_first_100_000_characters_not_bytes():
+    # SYNTETISKA testrader: 'åäö' take two bytes each in UTF-8, so the control characters below
+    # start after 100 000 bytes but within the first 100 000 characters
+    data = ("Område;Värde\n" + "Östermalm åäö;1\n" * 5000 + "Kista;2" + "\x0b" * 12 + "\n").encode("utf-8")
+    assert data.index(b"\x0b") > 100_000 and data.decode().index("\x0b") < 100_000
+    with pytest.raises(InputError, match="styrtecken"):
+        read_table(data, "fil.csv")

@@ -213,8 +213,10 @@ def _grid_polars(buf: bytes, sep: str, width: int) -> pl.DataFrame | None:
 
 def _read_text(data: bytes, filename: str, progress: Progress | None) -> tuple[pl.DataFrame, str, str, list[str]]:
     raw = _check_binary(data, filename)
-    buf, encoding, notes = to_utf8(raw, filename)  # control characters are ASCII in UTF-8
-    if len(buf[:100_000].translate(None, _CONTROL)) < len(buf[:100_000]) - 10:
+    buf, encoding, notes = to_utf8(raw, filename)
+    # the first 100 000 characters (up to 4 bytes each); control characters are ASCII in UTF-8
+    start = buf[:400_000].decode("utf-8", "ignore")[:100_000].encode("utf-8")
+    if len(start.translate(None, _CONTROL)) < len(start) - 10:
         raise _refuse(filename, "filen ser inte ut att vara en tabell (den innehåller styrtecken). "
                                 f"Godkända format: {ACCEPTED_SV}. Inget har sparats.")
     if b"\r" in buf:
