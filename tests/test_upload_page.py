@@ -22,6 +22,15 @@ def page(data_dir):
     return run_page("ladda-upp")
 
 
+def map_af(at, period: str = "dec 2023"):
+    """The analyst's answers for AF_CSV: unemployment share, one period for the whole file."""
+    at.selectbox(key="serie").set_value("unemployment").run()
+    at.selectbox(key="matt").set_value("arbetslosa_andel").run()
+    at.radio(key="hur-period").set_value("Samma för hela filen").run()
+    at.text_input(key="konst-period").set_value(period).run()
+    return at
+
+
 def upload(at, name: str, data: bytes):
     at.file_uploader(key="fil").upload(name, data, "text/csv").run()
     return at
@@ -31,10 +40,7 @@ def test_upload_preview_commit_and_undo(page):
     before = store.load_observations()
     at = upload(page, "af_dec2023.csv", AF_CSV)
     assert not at.exception
-    at.selectbox(key="serie").set_value("unemployment").run()
-    at.selectbox(key="matt").set_value("arbetslosa_andel").run()
-    at.radio(key="hur-period").set_value("Samma för hela filen").run()
-    at.text_input(key="konst-period").set_value("dec 2023").run()
+    map_af(at)
     assert [s.value for s in at.success] == ["9 värden är giltiga."]
     summary = at.dataframe[1].value
     assert summary["ny"].tolist() == ["9"] and summary["oförändrad"].tolist() == ["0"]
@@ -93,10 +99,7 @@ def test_a_rerun_does_not_read_the_file_again(page, monkeypatch):
     real = upload_cache.prepare
     monkeypatch.setattr(upload_cache, "prepare", counting)
     at = upload(page, "af_dec2023.csv", AF_CSV)
-    at.selectbox(key="serie").set_value("unemployment").run()
-    at.selectbox(key="matt").set_value("arbetslosa_andel").run()
-    at.radio(key="hur-period").set_value("Samma för hela filen").run()
-    at.text_input(key="konst-period").set_value("dec 2023").run()
+    map_af(at)
     assert [s.value for s in at.success] == ["9 värden är giltiga."]
     assert mappings.count("first look") == 1  # once for the file
     seen = len(mappings)
@@ -213,10 +216,7 @@ def test_a_chosen_template_fills_the_mapping(page):
 
 def test_another_file_is_not_shown_the_previous_files_answers(page):
     at = upload(page, "af_dec2023.csv", AF_CSV)
-    at.selectbox(key="serie").set_value("unemployment").run()
-    at.selectbox(key="matt").set_value("arbetslosa_andel").run()
-    at.radio(key="hur-period").set_value("Samma för hela filen").run()
-    at.text_input(key="konst-period").set_value("dec 2023").run()
+    map_af(at)
     assert [s.value for s in at.success] == ["9 värden är giltiga."]
     # SYNTETISKA testrader, another layout: a period column of its own
     at = upload(at, "SYNTETISK_annan.csv", "Område;Månad;Antal\nBromma;2023-01;5\nSkarpnäck;2023-01;7\n".encode())
