@@ -6,6 +6,7 @@ from amnstats.ui import frame
 frame.ensure()
 
 import copy
+import functools
 
 import altair as alt
 import polars as pl
@@ -18,7 +19,7 @@ from amnstats.ingest import Source, unanswered
 from amnstats.numbers import format_number
 from amnstats.periods import format_period
 from amnstats.problems import InputError, problems_frame
-from amnstats.ui import access, charts, state, theme, upload_cache
+from amnstats.ui import access, charts, fmt, state, theme, upload_cache
 from amnstats.ui.export import ExportTable, table_csv
 
 MAX_MB = 50
@@ -127,7 +128,7 @@ else:
                           index=series_options.index(mapping.series) if mapping.series in series_options else None,
                           placeholder="Välj serie")
     measure_options = sorted([m for (s, m) in cat if s == series], key=lambda m: cat[(series, m)].label_sv)
-    measure = c2.selectbox("Mått", measure_options, format_func=lambda m: cat[(series, m)].label_sv, key="matt",
+    measure = c2.selectbox("Mått", measure_options, format_func=functools.partial(fmt.measure_label, series), key="matt",
                            index=measure_options.index(mapping.measure) if mapping.measure in measure_options else None,
                            placeholder="Välj mått" if series else "Välj först serie", disabled=not series)
     kind = c3.selectbox("Typ", list(KINDS), index=list(KINDS).index(mapping.kind or "utfall"), key="typ")

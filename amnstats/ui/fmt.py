@@ -44,3 +44,11 @@ def change_text(change: float | None, pct: float | None, unit: str, decimals: in
 
 def period_text(label: str) -> str:
     return format_period(label)
+
+
+def measure_label(series: str, measure: str) -> str:
+    """A measure's Swedish label (its code when the catalogue has none). A module function, for
+    a widget's format_func: a lambda written in a page would keep that page's every variable
+    (an upload's file and tables) alive in the session, through the widget's saved state."""
+    m = measures().get((series, measure))
+    return m.label_sv if m else measure
