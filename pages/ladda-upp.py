@@ -38,13 +38,12 @@ def summary_table(diff: pl.DataFrame) -> pl.DataFrame:
     """imports.summary with the series and measure as the analyst knows them (Swedish labels) and
     the counts in Swedish format ('1 008 000'): a few rows, read rather than sorted."""
     out = imports.summary(diff)
-    cat = measures()
     counts = {c: pl.Series([format_number(n) for n in out[c].to_list()], dtype=pl.String)
               for c in ("ny", "ändrad", "oförändrad")}
     return out.with_columns(
         series=pl.Series([SERIES_LABELS.get(x, x) for x in out["series"].to_list()], dtype=pl.String),
-        measure=pl.Series([cat[(a, b)].label_sv if (a, b) in cat else b
-                           for a, b in zip(out["series"].to_list(), out["measure"].to_list())], dtype=pl.String),
+        measure=pl.Series([fmt.measure_label(a, b) for a, b in zip(out["series"].to_list(), out["measure"].to_list())],
+                          dtype=pl.String),
         **counts,
     ).rename({"series": "Serie", "measure": "Mått"})
 
@@ -78,7 +77,7 @@ def show_problems(problems, headline: str) -> None:
 
 
 ORIGIN = "_mapping_origin"  # (file, template) the mapping widgets were filled from
-MAPPING_KEYS = {"serie", "matt", "typ", "kol-value", "brak"}
+MAPPING_KEYS = {"serie", "matt", "typ", "brak"}
 MAPPING_PREFIXES = ("hur-", "kol-", "konst-")
 
 upload = st.file_uploader("Välj fil (CSV eller Excel .xlsx)", type=["csv", "txt", "xlsx"], key="fil",

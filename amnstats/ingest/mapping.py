@@ -408,16 +408,21 @@ def fit(mapping: Mapping, table: RawTable) -> Mapping:
     return replace(mapping, wide=Wide(cols, list(mapping.wide.levels), [list(p) for p in mapping.wide.patterns]))
 
 
+def _question(filename: str, name: str) -> Problem:
+    """check()'s problem for a question of Mapping.missing."""
+    return Problem(filename, None, name, f"ange {MISSING_SV[name]}")
+
+
 def unanswered(problem: Problem) -> bool:
     """Whether a problem from check() only repeats a question of Mapping.missing (shown once, as
     describe_missing(), rather than again as an error in a column the file does not have)."""
-    return problem.row is None and problem.column in MISSING_SV and problem.message == f"ange {MISSING_SV[problem.column]}"
+    return problem.column in MISSING_SV and problem == _question(problem.file, problem.column)
 
 
 def check(mapping: Mapping, table: RawTable) -> list[Problem]:
     """What stops `mapping` from being applied to `table`, in Swedish."""
     f = table.filename
-    problems = [Problem(f, None, name, f"ange {MISSING_SV[name]}") for name in mapping.missing]
+    problems = [_question(f, name) for name in mapping.missing]
     referenced = mapping.id_columns() + ([mapping.value] if mapping.value else [])
     if mapping.wide:
         referenced += mapping.wide.columns
