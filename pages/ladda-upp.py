@@ -80,8 +80,14 @@ ORIGIN = "_mapping_origin"  # (file, template) the mapping widgets were filled f
 MAPPING_KEYS = {"serie", "matt", "typ", "brak"}
 MAPPING_PREFIXES = ("hur-", "kol-", "konst-")
 
-upload = st.file_uploader("Välj fil (CSV eller Excel .xlsx)", type=["csv", "txt", "xlsx"], key="fil",
-                          max_upload_size=MAX_MB)
+DONE = "_upload_done"  # (kind, text) of the last import, shown once after the page lets the file go
+GENERATION = "_upload_generation"  # a new uploader key empties the uploader
+
+if done := st.session_state.pop(DONE, None):
+    (st.success if done[0] == "success" else st.info)(done[1])
+generation = st.session_state.get(GENERATION, 0)
+upload = st.file_uploader("Välj fil (CSV eller Excel .xlsx)", type=["csv", "txt", "xlsx"],
+                          key="fil" if generation == 0 else f"fil-{generation}", max_upload_size=MAX_MB)
 if upload is None:
     upload_cache.forget()
 else:
@@ -229,10 +235,15 @@ else:
         else:
             if template_name.strip():
                 templates.save(template_name, result.mapping)
-            if outcome.changed:
-                st.success(f"Importerat: {format_number(outcome.record['n_values'])} värden. Statistiken är uppdaterad.")
-            else:
-                st.info("Samma fil är redan importerad; inget ändrades.")
+            # Imported: the file, its tables and observations are let go now, not when the analyst
+            # leaves (a closed tab's session is kept for minutes), and the page is ready for the next.
+            st.session_state[DONE] = (
+                ("success", f"Importerat: {format_number(outcome.record['n_values'])} värden från {upload.name}. "
+                            "Statistiken är uppdaterad.") if outcome.changed else
+                ("info", f"{upload.name} är redan importerad; inget ändrades."))
+            st.session_state[GENERATION] = generation + 1
+            upload_cache.forget()
+            st.rerun()
 
 st.header("Hämta från källa")
 st.write("Hämta officiell statistik direkt från källans API. Du ser vad som ändras innan något sparas; svaret "

@@ -224,3 +224,47 @@ def test_another_file_is_not_shown_the_previous_files_answers(page):
     assert at.selectbox(key="serie").value is None
     assert at.radio(key="hur-period").value == "Kolumn i filen"
     assert at.selectbox(key="kol-period").value == "Månad"
+
+
+def test_the_file_is_read_once_whatever_the_mapping(page, monkeypatch):
+    import amnstats.ingest as ingest
+
+    reads = []
+    real = ingest.read_table
+
+    def counting(*args, **kwargs):
+        reads.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "read_table", counting)
+    at = map_af(upload(page, "af_dec2023.csv", AF_CSV))
+    at.text_input(key="konst-period").set_value("nov 2023").run()  # a second mapping
+    assert [s.value for s in at.success] == ["9 värden är giltiga."]
+    assert reads == ["af_dec2023.csv"]  # the first look's cells serve every mapping
+
+
+def test_after_an_import_the_page_lets_the_file_go_and_says_what_was_imported(page):
+    from amnstats.ui import upload_cache
+
+    at = map_af(upload(page, "af_dec2023.csv", AF_CSV))
+    assert upload_cache.KEY in at.session_state
+    at.button[0].click().run()  # Importera
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Importerat: 9 värden från af_dec2023.csv. Statistiken är uppdaterad."]
+    assert upload_cache.KEY not in at.session_state  # its cells and observations are let go
+    assert [u.key for u in at.get("file_uploader")] == ["fil-1"]  # an empty uploader for the next file
+    assert "Förhandsgranskning: det här ändras" not in [h.value for h in at.subheader]
+    assert imports.history()[0]["filename"] == "af_dec2023.csv"
+    at.run()  # the message is said once
+    assert not at.success
+
+    at = map_af(upload_to(at, "fil-1", "af_dec2023.csv", AF_CSV))  # the same file again
+    at.button[0].click().run()
+    assert [i.value for i in at.info if "redan importerad" in i.value] == [
+        "af_dec2023.csv är redan importerad; inget ändrades."]
+    assert [u.key for u in at.get("file_uploader")] == ["fil-2"]
+
+
+def upload_to(at, key: str, name: str, data: bytes):
+    at.file_uploader(key=key).upload(name, data, "text/csv").run()
+    return at

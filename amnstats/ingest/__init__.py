@@ -121,16 +121,20 @@ def prepare(
     dataset_id: str | None = None,
     max_bytes: int = 50 * 1024 * 1024,
     progress: Progress | None = None,
+    table: RawTable | None = None,
 ) -> Prepared:
     """Read, screen, map and validate one upload. `mapping` None: detect one (with the
-    series/measure hints). Never raises for bad input; see Prepared.status."""
+    series/measure hints). `table`: what read_table already made of these bytes (the upload
+    page's first look), so a new mapping neither reads the file again nor holds a second copy.
+    Never raises for bad input; see Prepared.status."""
     file_hash = hashlib.sha256(data).hexdigest()
     result = Prepared(filename, file_hash, "refused")
-    try:
-        table = read_table(data, filename, sheet=sheet, max_bytes=max_bytes, progress=progress)
-    except InputError as exc:
-        result.problems = exc.problems
-        return result
+    if table is None:
+        try:
+            table = read_table(data, filename, sheet=sheet, max_bytes=max_bytes, progress=progress)
+        except InputError as exc:
+            result.problems = exc.problems
+            return result
     # Two independent steps at a time (polars and numpy release the GIL): the personal-data
     # screen beside mapping and validation, the checks beside the store order. A file with
     # personal data is refused whatever the other step found; once the screen has found it,

@@ -32,12 +32,15 @@ def first_look(file_id: str, data: bytes, filename: str, **options) -> Prepared:
 
 
 def with_mapping(file_id: str, data: bytes, filename: str, mapping: Mapping, **options) -> Prepared:
-    """prepare(data, filename, mapping); again only when the mapping changed."""
+    """prepare(data, filename, mapping); again only when the mapping changed. The first look's
+    table is used, not read again: one copy of a large file's cells, and no second read."""
     cache = _cache(file_id)
     key = mapping_key(mapping)
     if cache.get("key") != key:
         cache.pop("key", None)
         cache.pop("result", None)  # not the old result and the new one at once
+        if (first := cache.get("first")) is not None and first.table is not None:
+            options = {**options, "table": first.table}
         result = prepare(data, filename, mapping, **options)
         cache["key"], cache["result"] = key, result  # only once prepare() has returned
     return cache["result"]
