@@ -59,10 +59,14 @@ def data_table(obs: pl.DataFrame, series: str, measure: str, area: str, gender: 
 
 
 c1, c2, c3, c4 = st.columns(4)
-series = c1.selectbox("Serie", memo(obs, series_present), format_func=lambda s: SERIES_LABELS[s], key="serie",
+series = c1.selectbox("Serie", memo(obs, series_present), format_func=SERIES_LABELS.__getitem__, key="serie",
                       bind="query-params")
-measure = c2.selectbox("Mått", ["(alla)"] + memo(obs, measures_of, series),
-                       format_func=lambda m: m if m == "(alla)" else cat[(series, m)].label_sv, key="matt", bind="query-params")
+measure_options = ["(alla)"] + memo(obs, measures_of, series)
+measure_labels = {m: m if m == "(alla)" else cat[(series, m)].label_sv for m in measure_options}
+# format_func is a dict's own method, not a lambda: a function written here would keep this page's
+# variables (the store's frames) alive in the session through the widget's saved state
+measure = c2.selectbox("Mått", measure_options, format_func=measure_labels.__getitem__, key="matt",
+                       bind="query-params")
 area = c3.selectbox("Område", ["(alla)"] + memo(obs, areas_of, series, measure), key="omrade", bind="query-params")
 gender = c4.selectbox("Kön", ["(alla)", "kvinnor", "män", "totalt"], key="kon", bind="query-params")
 

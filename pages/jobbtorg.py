@@ -4,11 +4,13 @@ from amnstats.ui import frame
 
 frame.ensure()
 
+import functools
+
 import polars as pl
 import streamlit as st
 
 from amnstats.periods import format_period
-from amnstats.ui import charts, panel, state
+from amnstats.ui import charts, fmt, panel, state
 from amnstats.ui.memo import memo, slice_rows
 
 st.title("Jobbtorg Stockholm")
@@ -71,8 +73,6 @@ for measure, title in [("avslut_arbete_studier_andel", "Avslut till arbete eller
 indicators = choice["indicators"]
 if indicators:
     st.subheader("Indikatorer för Jobbtorg")
-    from amnstats.catalogue import measures
-    cat = measures()
-    ind = st.selectbox("Indikator", indicators, format_func=lambda m: cat[("indicator", m)].label_sv,
+    ind = st.selectbox("Indikator", indicators, format_func=functools.partial(fmt.measure_label, "indicator"),
                        key="indikator", bind="query-params")
     panel.show(charts.targets(obs, ind))

@@ -7,6 +7,7 @@ frame.ensure()
 
 import copy
 import functools
+import gc
 
 import altair as alt
 import polars as pl
@@ -85,6 +86,7 @@ GENERATION = "_upload_generation"  # a new uploader key empties the uploader
 
 if done := st.session_state.pop(DONE, None):
     (st.success if done[0] == "success" else st.info)(done[1])
+    gc.collect()  # the run before this one held the file, its tables and observations in a cycle
 generation = st.session_state.get(GENERATION, 0)
 upload = st.file_uploader("Välj fil (CSV eller Excel .xlsx)", type=["csv", "txt", "xlsx"],
                           key="fil" if generation == 0 else f"fil-{generation}", max_upload_size=MAX_MB)

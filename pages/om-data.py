@@ -42,7 +42,7 @@ rows = [{"Serie": SERIES_LABELS.get(s, s), "Mått": m.label_sv, "Definition": m.
          "Enhet": UNITS.get(m.unit, m.unit), "Kan summeras": "ja" if m.is_additive else "nej",
          "Riktning": {"higher_is_better": "högre är bättre", "lower_is_better": "lägre är bättre"}.get(m.direction, "–"),
          "Id": f"{s}/{name}"} for (s, name), m in cat.items()]
-series = st.selectbox("Serie", ["(alla)"] + list(SERIES_LABELS), format_func=lambda s: SERIES_LABELS.get(s, s),
+series = st.selectbox("Serie", ["(alla)"] + list(SERIES_LABELS), format_func={"(alla)": "(alla)", **SERIES_LABELS}.__getitem__,
                       key="serie", bind="query-params")
 table = pl.DataFrame(rows)
 if series != "(alla)":

@@ -26,17 +26,13 @@ except ValueError:
     index = 0
 
 
-def go(step: int) -> None:
-    st.query_params["bild"] = str(min(max(index + step, 0), n - 1) + 1)
-
-
 c1, c2, c3 = st.columns([1, 2, 1], vertical_alignment="center")
-c1.button("◀ Föregående", on_click=go, args=(-1,), disabled=index == 0, shortcut="Left", key="prev",
-          help="Kortkommando: vänsterpil")
+c1.button("◀ Föregående", on_click=presentation.show_slide, args=(max(index, 1),), disabled=index == 0,
+          shortcut="Left", key="prev", help="Kortkommando: vänsterpil")
 c2.markdown(f"Bild {index + 1} av {n}", text_alignment="center")
 c3.container(horizontal_alignment="right").button(
-    "Nästa ▶", on_click=go, args=(1,), disabled=index == n - 1, shortcut="Right", key="next",
-    help="Kortkommando: högerpil")  # at the right edge, mirroring Föregående
+    "Nästa ▶", on_click=presentation.show_slide, args=(min(index + 2, n),), disabled=index == n - 1,
+    shortcut="Right", key="next", help="Kortkommando: högerpil")  # at the right edge, mirroring Föregående
 
 item = items[index]
 try:

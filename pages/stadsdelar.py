@@ -77,7 +77,9 @@ def label(key: str) -> str:
 
 
 c1, c2 = st.columns(2)
-choice = c1.selectbox("Mått", options, format_func=label, key="matt", bind="query-params")
+# a dict's own method as format_func, not `label`: a function written here keeps the page's variables
+choice = c1.selectbox("Mått", options, format_func={o: label(o) for o in options}.__getitem__, key="matt",
+                      bind="query-params")
 series, measure, kind = choice.split("/")
 periods = memo(obs, periods_of, series, measure, kind)
 period = c2.selectbox("Period", periods, format_func=format_period, key="period", bind="query-params")

@@ -4,11 +4,13 @@ from amnstats.ui import frame
 
 frame.ensure()
 
+import functools
+
 import polars as pl
 import streamlit as st
 
 from amnstats.periods import format_period
-from amnstats.ui import charts, panel, state
+from amnstats.ui import charts, fmt, panel, state
 from amnstats.ui.memo import memo, slice_rows
 
 st.title("Unga: KAA, UVAS och feriejobb")
@@ -66,7 +68,7 @@ if fj_periods:
 if choice["lov_period"] is not None:
     lperiod, per_lov = choice["lov_period"], choice["lov_measures"]
     measure = st.selectbox("Mått per lov", per_lov,
-                           format_func=lambda m: charts.measure_of("feriejobb", m).label_sv, key="lov_matt",
+                           format_func=functools.partial(fmt.measure_label, "feriejobb"), key="lov_matt",
                            bind="query-params")
     panel.show(charts.bars(obs, "feriejobb", measure, by="group", period=lperiod,
                            title=f"{charts.measure_of('feriejobb', measure).label_sv} per lov, {lperiod}",

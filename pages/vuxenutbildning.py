@@ -4,11 +4,12 @@ from amnstats.ui import frame
 
 frame.ensure()
 
+import functools
+
 import polars as pl
 import streamlit as st
 
-from amnstats.catalogue import measures
-from amnstats.ui import charts, panel, state
+from amnstats.ui import charts, fmt, panel, state
 from amnstats.ui.memo import memo, slice_rows
 
 st.title("Vuxenutbildning: sfi och komvux")
@@ -46,10 +47,9 @@ for series, name in (("sfi", "Sfi"), ("komvux", "Komvux")):
                                title=f"Budgeterade helårsplatser {name.lower()}, {p}", chart_id=f"{series}-platser"))
 
 st.header("Resultat")
-cat = measures()
 results = choice["results"]
 if results:
-    ind = st.selectbox("Indikator", results, format_func=lambda m: cat[("indicator", m)].label_sv,
+    ind = st.selectbox("Indikator", results, format_func=functools.partial(fmt.measure_label, "indicator"),
                        key="indikator", bind="query-params")
     panel.show(charts.targets(obs, ind))
 else:

@@ -155,3 +155,43 @@ def test_table_and_downloads_appear_when_the_table_view_is_opened():
     table = at.dataframe[0].value
     assert "Försörjningsstöd" in set(table["Grupp"])
     assert table["Källa"].str.startswith("Verksamhetsberättelse 2023").all()
+
+
+def _page_functions_kept_by_widgets() -> list[str]:
+    """Functions written in a page script (app.py, pages/*.py) that a widget's saved state keeps:
+    its callback, or its format_func inside the widget's (de)serializer. Such a function keeps
+    the page's variables, and with them the store's frames of the build it ran on, alive for as
+    long as the session lives (a closed tab's for minutes more)."""
+    import functools
+    import gc
+    from pathlib import Path
+
+    from streamlit.runtime.state.common import WidgetMetadata
+
+    from apptest_helpers import APP
+
+    scripts = {str(Path(APP))} | {str(p) for p in (Path(APP).parent / "pages").glob("*.py")}
+    found = []
+    gc.collect()
+    for md in (o for o in gc.get_objects() if isinstance(o, WidgetMetadata)):
+        held = [md.callback, *(md.callbacks or {}).values()]
+        for method in (md.deserializer, md.serializer):
+            owner = getattr(method, "__self__", None)
+            held += list(vars(owner).values()) if hasattr(owner, "__dict__") else []
+        for fn in held:
+            while isinstance(fn, functools.partial):
+                fn = fn.func
+            where = (getattr(fn, "__globals__", None) or {}).get("__file__")
+            if where and str(Path(where).resolve()) in scripts:
+                found.append(f"{md.id.rsplit('-', 1)[-1]}: {fn.__qualname__} ({Path(where).name})")
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_widget_keeps_a_function_written_in_the_page(page):
+    at = run_page(page)
+    if page == "arbetsloshet":  # the slideshow's buttons have callbacks
+        at.toggle(key="pick-arbetsloshet-bas").set_value(True).run()
+        at.switch_page("pages/presentation.py").run()
+    assert not at.exception
+    assert not _page_functions_kept_by_widgets()

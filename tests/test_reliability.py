@@ -139,3 +139,37 @@ def test_pages_see_a_new_build_at_once_and_raw_changes_within_the_recheck_interv
     monkeypatch.setattr(state, "RECHECK_SECONDS", 3600.0)
     third = build(force=True).path
     assert state.build_path() == str(third)
+
+
+def test_a_new_build_lets_the_previous_builds_frames_go(data_dir):
+    """A page's run leaves its variables in a reference cycle (its functions refer to the page's
+    namespace, which holds them), so the store's frames it used outlive it until Python's
+    collector runs, which in a busy server can be much later. When a new build is shown, the
+    previous one's frames must go at once: else every import kept the previous store in memory."""
+    import gc
+    import weakref
+
+    from amnstats import imports
+    from amnstats.ingest import Mapping, Source
+    from amnstats.ui import state
+    from apptest_helpers import run_page
+
+    at = run_page("jobbtorg")
+    assert not at.exception
+    old = [weakref.ref(f) for f in state._frames()]  # the frames the page ran on (shared, cached)
+    n_before = old[0]().height
+    namespace = {"obs": old[0](), "preferred": old[2]()}
+    namespace["self"] = namespace  # as a page's namespace and its functions: a cycle
+    del namespace
+    data = "Stadsdelsområde;Totalt\nBromma;2,0\nSkärholmen;8,8\n".encode("cp1252")
+    mapping = Mapping(series="unemployment", measure="arbetslosa_andel", period=Source.fixed("dec 2023"),
+                      gender=Source.fixed("totalt"), area=Source.column("Stadsdelsområde"), value="Totalt")
+    gc.disable()  # the collector must not happen to run on its own during the test
+    try:
+        assert imports.commit(data, "af.csv", mapping, uploaded_by="test").changed  # a new build
+        at.run()  # the page's next run shows it
+        assert not at.exception
+        assert [r() is None for r in old] == [True, True, True]  # observations, datasets, preferred
+    finally:
+        gc.enable()
+    assert state._frames()[0].height == n_before + 2

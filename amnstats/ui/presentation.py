@@ -84,6 +84,12 @@ def _exit() -> None:
     st.session_state[KEY] = False
 
 
+def show_slide(number: int) -> None:
+    """The slideshow's buttons: go to slide `number` (from 1). A module function, not one written
+    in the page: a widget keeps its callback, and a page's function keeps the page's variables."""
+    st.query_params["bild"] = str(number)
+
+
 def encode(items: list[dict]) -> str:
     raw = json.dumps([[i["id"], i["title"], i["call"]] for i in items], ensure_ascii=False, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import threading
 import time
 
 import polars as pl
@@ -16,7 +18,7 @@ from ..problems import InputError
 log = logging.getLogger(__name__)
 
 
-@st.cache_resource(show_spinner="Läser in statistiken …", max_entries=2)
+@st.cache_resource(show_spinner="Läser in statistiken …", max_entries=1)
 def _load(build_path: str, min_count: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(observations, datasets, preferred observations) of one build, read once per process and
     shared read-only by every session; a new build is a new key. The build is a local folder
@@ -93,10 +95,35 @@ def build_path() -> str:
 
 
 
+_shown = {"build": None}
+_switching = threading.Lock()
+
+
+def _frames() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    path = build_path()
+    if _shown["build"] != path:
+        with _switching:
+            if _shown["build"] != path:
+                if _shown["build"] is not None:
+                    let_previous_build_go()
+                _shown["build"] = path
+    return _load(path, min_count())
+
+
+def let_previous_build_go() -> None:
+    """A new build is shown: drop the previous one's frames before the new ones are read. Page
+    runs on it left reference cycles (a page's functions and its variables, which hold the
+    frames) that Python's collector would only find much later; an import's file and tables
+    likewise. Without this, each import kept the previous store in memory: +2 GB after four
+    1M-row imports (docs/performance.md)."""
+    _load.clear()
+    gc.collect()
+
+
 def observations(preferred_only: bool = True) -> pl.DataFrame:
-    obs, _, preferred = _load(build_path(), min_count())
+    obs, _, preferred = _frames()
     return preferred if preferred_only else obs
 
 
 def datasets() -> pl.DataFrame:
-    return _load(build_path(), min_count())[1]
+    return _frames()[1]
