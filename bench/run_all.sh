@@ -42,6 +42,7 @@ if [ "$quick" = 1 ]; then
   run bench/browser.py --repeat 1
   run bench/concurrency.py --sessions 50 --changes 3
   run bench/soak.py --ci
+  run bench/import_soak.py --imports 2 --rows 100000 --settle 5
   [ -f bench/metrics.py ] && run bench/metrics.py --small
 else
   run bench/import.py
@@ -49,6 +50,7 @@ else
   run bench/browser.py
   run bench/concurrency.py
   if [ "$long" = 1 ]; then run bench/soak.py --wall-hour; else run bench/soak.py --ci; fi
+  run bench/import_soak.py
   [ -f bench/metrics.py ] && run bench/metrics.py
 fi
 echo
