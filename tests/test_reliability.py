@@ -173,3 +173,18 @@ def test_a_new_build_lets_the_previous_builds_frames_go(data_dir):
     finally:
         gc.enable()
     assert state._frames()[0].height == n_before + 2
+
+
+def test_a_run_that_read_the_old_build_just_before_a_switch_does_not_switch_back(data_dir, monkeypatch):
+    from amnstats.ui import state
+
+    first = state.build_path()
+    state._frames()
+    second = str(build(force=True).path)
+    shown = state._frames()
+    assert state._shown["build"] == second  # switched once
+    answers = iter([first, second])  # read before the switch; asked again, the current build
+    monkeypatch.setattr(state, "build_path", lambda: next(answers))
+    cleared = []
+    monkeypatch.setattr(state, "let_previous_build_go", lambda: cleared.append(True))
+    assert state._frames()[0] is shown[0] and state._shown["build"] == second and not cleared
