@@ -42,8 +42,9 @@ rows = [{"Serie": SERIES_LABELS.get(s, s), "Mått": m.label_sv, "Definition": m.
          "Enhet": UNITS.get(m.unit, m.unit), "Kan summeras": "ja" if m.is_additive else "nej",
          "Riktning": {"higher_is_better": "högre är bättre", "lower_is_better": "lägre är bättre"}.get(m.direction, "–"),
          "Id": f"{s}/{name}"} for (s, name), m in cat.items()]
-series = st.selectbox("Serie", ["(alla)"] + list(SERIES_LABELS), format_func={"(alla)": "(alla)", **SERIES_LABELS}.__getitem__,
-                      key="serie", bind="query-params")
+series_labels = {"(alla)": "(alla)", **SERIES_LABELS}  # its own method as format_func: no page function kept
+series = st.selectbox("Serie", list(series_labels), format_func=series_labels.__getitem__, key="serie",
+                      bind="query-params")
 table = pl.DataFrame(rows)
 if series != "(alla)":
     table = table.filter(pl.col("Serie") == SERIES_LABELS[series])
