@@ -103,14 +103,13 @@ def _frames() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     path = build_path()
     if _shown["build"] != path:
         with _switching:
+            # asked again under the lock: a run that read the path just before another session
+            # switched to a newer build must not switch the process back
+            path = build_path()
             if _shown["build"] != path:
-                # asked again under the lock: a run that read the path just before another
-                # session switched to a newer build must not switch the process back
-                path = build_path()
-                if _shown["build"] != path:
-                    if _shown["build"] is not None:
-                        let_previous_build_go()
-                    _shown["build"] = path
+                if _shown["build"] is not None:
+                    let_previous_build_go()
+                _shown["build"] = path
     return _load(path, min_count())
 
 
