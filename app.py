@@ -12,6 +12,7 @@ import streamlit as st
 sys.setswitchinterval(0.0005)
 
 from amnstats.ui import access, frame, presentation, upload_cache
+from amnstats.ui import nav as nav_pages
 
 # Streamlit's file uploader has English texts built in: replace them with Swedish ones.
 SWEDISH_UPLOADER_CSS = """<style>
@@ -24,24 +25,7 @@ SWEDISH_UPLOADER_CSS = """<style>
 
 st.set_page_config(page_title="amnstats – Arbetsmarknadsnämndens statistik", page_icon="📊", layout="wide")
 
-pages = [
-    st.Page("pages/oversikt.py", title="Översikt", icon=":material/dashboard:", url_path="start", default=True),
-    # The default page lives at / only: a shared link to /oversikt gets the same page.
-    st.Page("pages/oversikt.py", title="Översikt", url_path="oversikt", visibility="hidden"),
-    st.Page("pages/arbetsloshet.py", title="Arbetslöshet", icon=":material/trending_up:", url_path="arbetsloshet"),
-    st.Page("pages/jobbtorg.py", title="Jobbtorg", icon=":material/work:", url_path="jobbtorg"),
-    st.Page("pages/unga.py", title="Unga (KAA och UVAS)", icon=":material/school:", url_path="unga"),
-    st.Page("pages/vuxenutbildning.py", title="Vuxenutbildning", icon=":material/menu_book:", url_path="vuxenutbildning"),
-    st.Page("pages/stadsdelar.py", title="Stadsdelsområden", icon=":material/map:", url_path="stadsdelar"),
-    st.Page("pages/mal.py", title="Mål och utfall", icon=":material/flag:", url_path="mal"),
-    st.Page("pages/presentation.py", title="Presentation", icon=":material/slideshow:", url_path="presentation"),
-    st.Page("pages/ladda-upp.py", title="Ladda upp data", icon=":material/upload:", url_path="ladda-upp"),
-    st.Page("pages/data.py", title="Data och källor", icon=":material/table:", url_path="data"),
-    st.Page("pages/om-data.py", title="Om data", icon=":material/info:", url_path="om-data"),
-]
-if access.read_only():  # public screens: no upload page at all
-    pages = [p for p in pages if p.url_path != "ladda-upp"]
-nav = st.navigation(pages)
+nav = st.navigation(nav_pages.pages(with_upload=not access.read_only()))  # public screens: no upload page
 if nav.url_path != "ladda-upp":
     upload_cache.forget()  # an analyst who leaves the upload page does not keep the file's tables
 frame.mark()

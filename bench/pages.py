@@ -46,11 +46,10 @@ sys.path.insert(0, str(PROJECT / "tests"))
 
 
 def app_pages() -> list[tuple[str, str]]:
-    """(script stem, url path) of every page, as app.py declares them."""
-    import re
+    """(script stem, url path) of every page, as amnstats/ui/nav.py declares them."""
+    from amnstats.ui import nav
 
-    text = (PROJECT / "app.py").read_text(encoding="utf-8")
-    found = re.findall(r'st\.Page\("pages/([^"]+)\.py".*?url_path="([^"]+)"', text)
+    found = [(Path(path).stem, url_path) for path, _title, _icon, url_path, _extra in nav.PAGES]
     # every page has a URL of its own name (the default page through a hidden twin)
     return list(dict.fromkeys((stem, stem) for stem, _ in found))
 

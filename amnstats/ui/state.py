@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import threading
 import time
 
 import polars as pl
 import streamlit as st
 
-from .. import storage, store
+from .. import paths, storage, store
 from ..build import current_build
 from ..disclosure import min_count, suppress_small_counts
 from ..problems import InputError
@@ -43,6 +44,25 @@ _checked: dict[str, float] = {}
 
 
 _logged: dict[str, float] = {}
+_link_targets: dict[tuple[str, str], str] = {}  # (link, its text) -> the build folder it names
+
+
+def _current_build_quickly() -> str | None:
+    """current_build() for a page run: one readlink. Resolving the link and looking for the
+    build's files costs a dozen file system calls, and each one gives up the GIL to the other
+    sessions' runs and waits to get it back. A build folder is never changed once `current`
+    names it, so what a link text was found to name holds while the text stays the same."""
+    link = str(paths.processed_dir() / "current")
+    try:
+        text = os.readlink(link)
+    except OSError:
+        return None
+    if (known := _link_targets.get((link, text))) is not None:
+        return known
+    cur = current_build()
+    if cur is not None:
+        _link_targets[(link, text)] = str(cur)
+    return str(cur) if cur is not None else None
 
 
 def _log_once_a_minute(message: str) -> None:
@@ -69,9 +89,9 @@ def build_path() -> str:
                        "Sidan visar den lokala versionen.")
         if remote is not None:
             return storage.remote_location(remote)
-    cur = current_build()
-    if cur is not None and _checked.get(str(cur), -1e9) > time.monotonic() - RECHECK_SECONDS:
-        return str(cur)  # checked a moment ago: a run costs one readlink, not a stat of every raw file
+    cur = _current_build_quickly()
+    if cur is not None and _checked.get(cur, -1e9) > time.monotonic() - RECHECK_SECONDS:
+        return cur  # checked a moment ago: a run costs one readlink, not a stat of every raw file
     try:
         path = str(store.ensure_built())
         _checked.clear()
