@@ -11,6 +11,8 @@ With ``AMNSTATS_STORE_URI`` set to an object-storage URI, e.g.
     abfs://devstoreaccount1@127.0.0.1:10000/container/store?enable_tls=false&sv=...&sig=...
                                                                         (Azurite, with a SAS token)
     gs://bucket/prefix
+    gs://bucket/prefix?endpoint_override=127.0.0.1:9023&scheme=http&anonymous=true
+                                                                        (a GCS emulator, a public bucket)
 
 the one writer (the instance that imports) still builds locally, then *publishes* the build:
 every file goes to ``<prefix>/builds/<build-id>/`` and only then is the small object
@@ -113,14 +115,16 @@ class ObjectStore:
         history = [b for b in history if b != keep][-KEEP_PREVIOUS:] + [keep]
         with self.fs.open_output_stream(f"{self.base}/{HISTORY}") as out:
             out.write(json.dumps(history).encode("utf-8"))
+        # Every object under builds/, not the folders: a service need not list folders (the
+        # GCS emulator lists none) and a folder need not exist as an object of its own.
+        prefix = f"{self.base}/builds/"
         try:
-            infos = self.fs.get_file_info(pafs.FileSelector(f"{self.base}/builds"))
+            infos = self.fs.get_file_info(pafs.FileSelector(prefix.rstrip("/"), recursive=True))
         except (FileNotFoundError, OSError):
             return
-        for info in infos:
-            build_id = info.path.rstrip("/").rsplit("/", 1)[-1]
-            if info.type == pafs.FileType.Directory and build_id not in history:
-                self._remove(info.path)
+        found = {info.path[len(prefix):].split("/", 1)[0] for info in infos if info.path.startswith(prefix)}
+        for build_id in sorted(found - set(history) - {""}):
+            self._remove(prefix + build_id)
 
     def _remove(self, folder: str) -> None:
         """A build folder and its files; one object at a time where the service refuses the
@@ -128,9 +132,7 @@ class ObjectStore:
         try:
             self.fs.delete_dir(folder)
             return
-        except FileNotFoundError:
-            return
-        except OSError:
+        except OSError:  # also FileNotFoundError: GCS answers 404 for a folder without a marker object
             pass
         try:
             for info in self.fs.get_file_info(pafs.FileSelector(folder, recursive=True)):
@@ -156,9 +158,10 @@ def is_remote() -> bool:
 
 
 def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
+    uri, anonymous = _without_anonymous(uri)
     try:
         fs, path = pafs.FileSystem.from_uri(uri)
-        return _with_account_key(fs), path
+        return (_anonymous_gcs(fs) if anonymous else _with_account_key(fs)), path
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
         # schemes pyarrow has no native filesystem for (e.g. az:// through adlfs): fsspec
         try:
@@ -167,6 +170,26 @@ def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
             raise StorageError(f"{ENV}={redacted(uri)}: pyarrow känner inte schemat och fsspec är inte installerat") from None
         fs, path = fsspec.core.url_to_fs(uri)
         return pafs.PyFileSystem(pafs.FSSpecHandler(fs)), path
+
+
+def _without_anonymous(uri: str) -> tuple[str, bool]:
+    """The URI without an `anonymous=true` query field, and whether it had one. pyarrow reads
+    no such field from a gs:// URI: without it, GCS clients look for Google credentials (and an
+    emulator or a public bucket has none to give)."""
+    base, sep, query = uri.partition("?")
+    if not base.startswith(("gs://", "gcs://")) or not sep:
+        return uri, False
+    fields = [f for f in query.split("&") if f]
+    rest = [f for f in fields if f.split("=", 1)[0] != "anonymous"]
+    anonymous = any(f.lower() in ("anonymous=true", "anonymous=1") for f in fields)
+    return base + ("?" + "&".join(rest) if rest else ""), anonymous
+
+
+def _anonymous_gcs(fs: pafs.FileSystem) -> pafs.FileSystem:
+    if fs.type_name != "gcs":
+        raise StorageError(f"{ENV}: anonymous=true gäller bara gs://-adresser")
+    options = fs.__reduce__()[1][0]  # the constructor's arguments (pickling protocol)
+    return pafs.GcsFileSystem(**(options | {"anonymous": True}))
 
 
 def _with_account_key(fs: pafs.FileSystem) -> pafs.FileSystem:

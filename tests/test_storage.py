@@ -1,9 +1,10 @@
-"""The processed store on object storage (AMNSTATS_STORE_URI), against a local S3 server (moto)
-and a local Azure Blob Storage (Azurite, from npm: scripts/install_test_deps.sh installs it).
+"""The processed store on object storage (AMNSTATS_STORE_URI), against a local S3 server (moto),
+a local Azure Blob Storage (Azurite, from npm: scripts/install_test_deps.sh installs it) and a
+local Google Cloud Storage (gcp-storage-emulator, from PyPI).
 
 Publishing uploads a build's files under builds/<id>/ and writes the CURRENT pointer last;
 replicas read CURRENT and the Parquet files through pyarrow.fs. Without the variable the
-store stays the local folder, as before. In CI a missing moto or Azurite is a failure, not a skip.
+store stays the local folder, as before. In CI a missing moto, Azurite or GCS emulator is a failure, not a skip.
 """
 
 from __future__ import annotations
@@ -140,10 +141,50 @@ def azure_store(azurite_server, data_dir, monkeypatch):
     return _azure_store(azurite_server, monkeypatch, sas=False)
 
 
-@pytest.fixture(params=["s3", "azure"])
+@pytest.fixture(scope="module")
+def gcs_server():
+    try:
+        from gcp_storage_emulator.server import create_server
+    except ImportError:
+        message = "gcp-storage-emulator is not installed: the gs:// path is untested"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = create_server("127.0.0.1", port, in_memory=True)
+    server.start()
+    yield f"127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def gcs_store(gcs_server, data_dir, monkeypatch):
+    """A fresh bucket on the local Google Cloud Storage, configured as the store (gs://; the
+    emulator asks for no credentials, so the URI says anonymous=true)."""
+    bucket = f"amnstats-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv(storage.ENV, f"gs://{bucket}/store?endpoint_override={gcs_server}&scheme=http"
+                                    "&retry_limit_seconds=5&anonymous=true")
+    remote = storage.object_store()
+    assert remote.fs.type_name == "gcs"  # pyarrow's own GCS filesystem, not a fallback
+    admin = storage.pafs.GcsFileSystem(anonymous=True, scheme="http", endpoint_override=gcs_server,
+                                       project_id="amnstats-test")  # making a bucket takes a project
+    admin.create_dir(bucket)
+    return remote
+
+
+@pytest.fixture(params=["s3", "azure", "gcs"])
 def remote_store(request):
-    """Each test below runs against S3 (moto) and Azure Blob Storage (Azurite)."""
+    """Each test below runs against S3 (moto), Azure Blob Storage (Azurite) and Google Cloud
+    Storage (gcp-storage-emulator)."""
     return request.getfixturevalue(f"{request.param}_store")
+
+
+def _builds_with_files(remote: storage.ObjectStore) -> set[str]:
+    """The build ids that still have a file in the store (services differ in listing folders)."""
+    return {i.path.split("/builds/")[1].split("/")[0] for i in remote.fs.get_file_info(
+        storage.pafs.FileSelector(f"{remote.base}/builds", recursive=True)) if i.type == storage.pafs.FileType.File}
 
 
 def test_local_folder_is_the_default(data_dir, monkeypatch):
@@ -198,8 +239,7 @@ def test_old_builds_are_pruned_and_an_up_to_date_store_is_republished(remote_sto
     for year in (2031, 2032, 2033):
         _add_report(data_dir, f"extra{year}", year)
         ids.append(build().path.name)
-    kept = {i.path.rsplit("/", 1)[-1] for i in remote_store.fs.get_file_info(
-        storage.pafs.FileSelector(f"{remote_store.base}/builds")) if i.type == storage.pafs.FileType.Directory}
+    kept = _builds_with_files(remote_store)
     assert ids[-1] in kept and ids[0] not in kept and len(kept) == 1 + storage.KEEP_PREVIOUS
     remote_store.fs.delete_file(f"{remote_store.base}/{storage.POINTER}")  # e.g. a fresh bucket
     assert remote_store.current_id() is None
@@ -245,9 +285,7 @@ def test_a_store_that_refuses_folder_deletes_is_pruned_object_by_object(azurite_
     for year in (2031, 2032, 2033):
         _add_report(data_dir, f"extra{year}", year)
         ids.append(build().path.name)
-    left = {i.path.split("/builds/")[1].split("/")[0] for i in remote.fs.get_file_info(
-        storage.pafs.FileSelector(f"{remote.base}/builds", recursive=True)) if i.type == storage.pafs.FileType.File}
-    assert left == set(ids[-1 - storage.KEEP_PREVIOUS:])
+    assert _builds_with_files(remote) == set(ids[-1 - storage.KEEP_PREVIOUS:])
 
 
 def test_an_azure_address_without_tls_or_key_is_refused_with_a_message(monkeypatch):
