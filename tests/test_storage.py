@@ -45,15 +45,25 @@ def _add_report(data_dir, name: str, year: int) -> None:
         json.dumps({"id": name, "title": "t", "producer": "p", "licence": "l"}), encoding="utf-8")
 
 
+def _missing(message: str) -> None:
+    """An emulator the tests need is not installed: a failure in CI, a skip elsewhere."""
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture(scope="module")
 def s3_server():
     try:
         from moto.server import ThreadedMotoServer
     except ImportError:
-        message = "moto[server] is not installed: the object-storage path is untested"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        _missing("moto[server] is not installed: the object-storage path is untested")
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -79,13 +89,9 @@ def s3_store(s3_server, data_dir, monkeypatch):
 @pytest.fixture(scope="module")
 def azurite_server(tmp_path_factory):
     if not AZURITE.exists():
-        message = f"Azurite is not installed ({AZURITE}; run scripts/install_test_deps.sh): the abfs:// path is untested"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        _missing(f"Azurite is not installed ({AZURITE}; run scripts/install_test_deps.sh): "
+                 "the abfs:// path is untested")
+    port = _free_port()
     proc = subprocess.Popen([str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--silent", "--loose",
                              "--skipApiVersionCheck", "--location", str(tmp_path_factory.mktemp("azurite"))],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -146,13 +152,8 @@ def gcs_server():
     try:
         from gcp_storage_emulator.server import create_server
     except ImportError:
-        message = "gcp-storage-emulator is not installed: the gs:// path is untested"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        _missing("gcp-storage-emulator is not installed: the gs:// path is untested")
+    port = _free_port()
     server = create_server("127.0.0.1", port, in_memory=True)
     server.start()
     yield f"127.0.0.1:{port}"
