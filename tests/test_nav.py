@@ -66,3 +66,12 @@ def test_a_run_finds_the_current_build_by_its_link_and_follows_a_switch(tmp_path
     os.symlink("build-b", processed / ".new")
     os.replace(processed / ".new", processed / "current")  # as build._switch_link does
     assert state._current_build_quickly() == str((processed / "build-b").resolve())
+
+
+def test_a_current_folder_that_is_no_link_is_still_found(tmp_path, monkeypatch):
+    processed = tmp_path / "processed"
+    (processed / "current").mkdir(parents=True)  # e.g. copied without its link
+    (processed / "current" / "observations.parquet").write_bytes(b"")
+    monkeypatch.setattr(state.paths, "processed_dir", lambda: processed)
+    monkeypatch.setattr(state, "_link_targets", {})
+    assert state._current_build_quickly() == str((processed / "current").resolve())

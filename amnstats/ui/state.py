@@ -55,12 +55,13 @@ def _current_build_quickly() -> str | None:
     link = str(paths.processed_dir() / "current")
     try:
         text = os.readlink(link)
-    except OSError:
-        return None
-    if (known := _link_targets.get((link, text))) is not None:
+    except OSError:  # no build yet, or not a link: the full answer
+        text = None
+    if text is not None and (known := _link_targets.get((link, text))) is not None:
         return known
     cur = current_build()
-    if cur is not None:
+    if cur is not None and text is not None:
+        _link_targets.clear()  # one entry: the build shown now
         _link_targets[(link, text)] = str(cur)
     return str(cur) if cur is not None else None
 
