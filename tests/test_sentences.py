@@ -95,3 +95,11 @@ def test_source_lines_group_rows_per_document_and_count_them_in_swedish():
         "Verksamhetsberättelse 2023, rad 663, 677",
         "SCB, tabell X, hämtat 2024-01-05",
     ]
+
+
+def test_the_kaa_chain_sentence_keeps_the_abbreviation_in_capitals():
+    from amnstats import store
+    from amnstats.ui.charts import kaa_funnel
+
+    spec = kaa_funnel(store.load_observations(), period="2022")
+    assert spec.sentence.startswith("Inom det kommunala aktivitetsansvaret under 2022: omfattas av KAA 7\u00a0154, uppsökta")

@@ -385,10 +385,10 @@ def kaa_funnel(obs: pl.DataFrame, *, period: str, gender: str = "totalt", chart_
         tooltip=[alt.Tooltip("Steg:N"), alt.Tooltip("Värde_text:N", title="Antal")])
     chart = _layer(base.mark_bar(color=theme.PALETTE[2]),
                    base.mark_text(align="left", dx=4).encode(text=alt.Text("Värde_text:N")), height=60 * len(data) + 40)
-    first = frame.row(0, named=True)
-    parts = [f"{r['Steg'].lower()} {format_number(r['Antal'], 0)}" for r in frame.iter_rows(named=True) if r["Antal"] is not None]
+    # only the first letter lower-cased: "omfattas av KAA", not "omfattas av kaa"
+    parts = [f"{r['Steg'][0].lower()}{r['Steg'][1:]} {format_number(r['Antal'], 0)}"
+             for r in frame.iter_rows(named=True) if r["Antal"] is not None]
     sentence = f"Inom det kommunala aktivitetsansvaret {period_phrase_short(period)}: " + ", ".join(parts) + "."
-    del first
     return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel), alt_text=f"Stapeldiagram: {title}. {sentence}")
 
 
