@@ -1,10 +1,12 @@
 """The processed store on object storage (AMNSTATS_STORE_URI), against a local S3 server (moto),
-a local Azure Blob Storage (Azurite, from npm: scripts/install_test_deps.sh installs it) and a
-local Google Cloud Storage (gcp-storage-emulator, from PyPI).
+a local Azure Blob Storage (Azurite, from npm: scripts/install_test_deps.sh installs it), a
+local Google Cloud Storage (gcp-storage-emulator, from PyPI), and through the fsspec fallback
+(fsspec's in-memory filesystem).
 
 Publishing uploads a build's files under builds/<id>/ and writes the CURRENT pointer last;
 replicas read CURRENT and the Parquet files through pyarrow.fs. Without the variable the
-store stays the local folder, as before. In CI a missing moto, Azurite or GCS emulator is a failure, not a skip.
+store stays the local folder, as before. In CI a missing moto, Azurite, GCS emulator or fsspec is a
+failure, not a skip.
 """
 
 from __future__ import annotations
@@ -175,10 +177,28 @@ def gcs_store(gcs_server, data_dir, monkeypatch):
     return remote
 
 
-@pytest.fixture(params=["s3", "azure", "gcs"])
+@pytest.fixture
+def fsspec_store(data_dir, monkeypatch):
+    """A scheme pyarrow has no filesystem of its own for (fsspec's in-memory filesystem): the
+    store goes through the fsspec fallback, as az:// through adlfs would."""
+    try:
+        import fsspec
+    except ImportError:
+        _missing("fsspec is not installed: the fallback for other schemes is untested")
+    prefix = f"amnstats-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv(storage.ENV, f"memory://{prefix}/store")
+    remote = storage.object_store()
+    assert remote.fs.type_name == "py::fsspec+memory"  # the fallback, not a filesystem of pyarrow's
+    yield remote
+    memory = fsspec.filesystem("memory")
+    if memory.exists(f"/{prefix}"):  # a read-only instance wrote nothing
+        memory.rm(f"/{prefix}", recursive=True)
+
+
+@pytest.fixture(params=["s3", "azure", "gcs", "fsspec"])
 def remote_store(request):
-    """Each test below runs against S3 (moto), Azure Blob Storage (Azurite) and Google Cloud
-    Storage (gcp-storage-emulator)."""
+    """Each test below runs against S3 (moto), Azure Blob Storage (Azurite), Google Cloud
+    Storage (gcp-storage-emulator) and a scheme only fsspec knows (its in-memory filesystem)."""
     return request.getfixturevalue(f"{request.param}_store")
 
 
