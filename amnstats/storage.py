@@ -185,11 +185,16 @@ def _without_anonymous(uri: str) -> tuple[str, bool]:
     return base + ("?" + "&".join(rest) if rest else ""), anonymous
 
 
+def _options(fs: pafs.FileSystem) -> dict:
+    """The arguments pyarrow made `fs` with (through its pickling protocol): to make it again
+    with one more, which its URI cannot carry."""
+    return fs.__reduce__()[1][0]
+
+
 def _anonymous_gcs(fs: pafs.FileSystem) -> pafs.FileSystem:
     if fs.type_name != "gcs":
         raise StorageError(f"{ENV}: anonymous=true gäller bara gs://-adresser")
-    options = fs.__reduce__()[1][0]  # the constructor's arguments (pickling protocol)
-    return pafs.GcsFileSystem(**(options | {"anonymous": True}))
+    return pafs.GcsFileSystem(**(_options(fs) | {"anonymous": True}))
 
 
 def _with_account_key(fs: pafs.FileSystem) -> pafs.FileSystem:
@@ -198,7 +203,7 @@ def _with_account_key(fs: pafs.FileSystem) -> pafs.FileSystem:
     if fs.type_name != "abfs":
         return fs
     key = os.environ.get("AZURE_STORAGE_ACCOUNT_KEY", "").strip()
-    options = fs.__reduce__()[1][0]  # the constructor's arguments (pickling protocol)
+    options = _options(fs)
     if options.get("sas_token"):
         return fs
     if not key:

@@ -103,3 +103,11 @@ def test_the_kaa_chain_sentence_keeps_the_abbreviation_in_capitals():
 
     spec = kaa_funnel(store.load_observations(), period="2022")
     assert spec.sentence.startswith("Inom det kommunala aktivitetsansvaret under 2022: omfattas av KAA 7\u00a0154, uppsökta")
+
+
+def test_a_label_inside_a_sentence_keeps_a_leading_abbreviation():
+    from amnstats.ui.fmt import lower_first
+
+    assert lower_first("Omfattas av KAA") == "omfattas av KAA"
+    assert lower_first("KAA: omfattade") == "KAA: omfattade"
+    assert lower_first("UVAS") == "UVAS" and lower_first("X") == "x" and lower_first("") == ""

@@ -17,6 +17,7 @@ from ..periods import format_period
 from . import theme
 from .memo import memo, slice_rows
 from .export import ExportTable
+from .fmt import lower_first
 from .panel import ChartSpec
 from .sentences import describe
 
@@ -385,8 +386,7 @@ def kaa_funnel(obs: pl.DataFrame, *, period: str, gender: str = "totalt", chart_
         tooltip=[alt.Tooltip("Steg:N"), alt.Tooltip("Värde_text:N", title="Antal")])
     chart = _layer(base.mark_bar(color=theme.PALETTE[2]),
                    base.mark_text(align="left", dx=4).encode(text=alt.Text("Värde_text:N")), height=60 * len(data) + 40)
-    # only the first letter lower-cased: "omfattas av KAA", not "omfattas av kaa"
-    parts = [f"{r['Steg'][0].lower()}{r['Steg'][1:]} {format_number(r['Antal'], 0)}"
+    parts = [f"{lower_first(r['Steg'])} {format_number(r['Antal'], 0)}"
              for r in frame.iter_rows(named=True) if r["Antal"] is not None]
     sentence = f"Inom det kommunala aktivitetsansvaret {period_phrase_short(period)}: " + ", ".join(parts) + "."
     return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel), alt_text=f"Stapeldiagram: {title}. {sentence}")

@@ -46,6 +46,14 @@ def period_text(label: str) -> str:
     return format_period(label)
 
 
+def lower_first(label: str) -> str:
+    """A label inside a sentence: its first letter lower-cased, unless it starts with an
+    abbreviation ('KAA: omfattade' stays; 'Omfattas av KAA' becomes 'omfattas av KAA')."""
+    if not label or (len(label) > 1 and label[1].isupper()):
+        return label
+    return label[0].lower() + label[1:]
+
+
 def measure_label(series: str, measure: str) -> str:
     """A measure's Swedish label (its code when the catalogue has none). A module function, for
     a widget's format_func: a lambda written in a page would keep that page's every variable

@@ -13,7 +13,7 @@ from ..catalogue import measures
 from ..numbers import format_number
 from ..paths import CATALOGUE_DIR
 from ..periods import PeriodError, parse_period
-from .fmt import measure_label
+from .fmt import lower_first, measure_label
 
 MONTHS_LONG = ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september",
                "oktober", "november", "december"]
@@ -30,9 +30,7 @@ def subject(series: str, measure: str) -> str:
     """'Arbetslösheten', 'Antalet inskrivna unika individer på Jobbtorg' (sentence start)."""
     if s := _subjects().get((series, measure)):
         return s
-    label = measure_label(series, measure)
-    keep_case = len(label) > 1 and label[1].isupper()  # "KAA: ...", not "kAA: ..."
-    return f"Värdet för {label if keep_case else label[0].lower() + label[1:]}"
+    return f"Värdet för {lower_first(measure_label(series, measure))}"
 
 
 def period_phrase(label: str) -> str:
