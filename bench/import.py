@@ -23,6 +23,10 @@ pandas    read_csv(sep=";", decimal=",", thousands=" ", encoding="cp1252") -> th
           plausibility, duplicate keys, kvinnor + män against totalt) -> the same observation
           columns -> a merge with the current store for the diff -> the file kept, the store
           rewritten with DataFrame.to_parquet into a new folder and switched.
+floor     not an import: the least work from the same bytes to committed Parquet with the same
+          libraries (cells split as categoricals, values parsed, rows put in the store's order
+          by integer codes and written with their file row, the file kept with fsync). Nothing
+          validated or merged; what amnstats does beyond it is the price of its checks.
 
 Printed: median seconds bytes -> committed (and the whole process, interpreter start and
 imports included), the CPU time of bytes -> committed (all threads; less sensitive than the
@@ -144,6 +148,76 @@ def run_amnstats(csv_path: Path) -> dict:
     return out
 
 
+def floor_rows(data: bytes, folder: Path) -> int:
+    """The floor's work on the bytes of a file as generate_csv writes it: store-order Parquet in
+    `folder` and the file kept there (fsync). Returns the rows written."""
+    import hashlib
+
+    import numpy as np
+    import polars as pl
+
+    hashlib.sha256(data).hexdigest()  # the import's id, as every import computes it
+    body = data.index(b"\n", data.index(b"\n") + 1) + 1  # below the title and header lines
+    # Latin-1 is a plain copy, the least a transcoding can cost; the body has no character where
+    # Windows-1252 differs from it
+    utf8 = data[body:].decode("latin-1").encode("utf-8")
+    names = ["area", "period", "gender", "group", "value"]  # the order of HEADER
+    cells = pl.read_csv(utf8, has_header=False, separator=";", quote_char=None, new_columns=names,
+                        schema={n: pl.Categorical if n != "value" else pl.String for n in names})
+    del utf8
+    value = (cells["value"].str.replace_all(" ", "", literal=True).str.replace(",", ".", literal=True)
+             .cast(pl.Float64))
+    cells = cells.drop("value")
+    canonical = {"area": lambda s: s.replace(" - ", "-"), "gender": str.lower}
+    key = np.zeros(cells.height, dtype=np.uint64)
+    labels = {}
+    for name in ("area", "group", "gender", "period"):  # the store's order
+        uniq = cells[name].unique()
+        text = [canonical.get(name, str)(s) for s in uniq.cast(pl.String).to_list()]
+        codes = uniq.to_physical().to_numpy()
+        rank = np.zeros(int(codes.max()) + 1, dtype=np.uint64)
+        rank[codes[np.argsort(np.array(text, dtype=object), kind="stable")]] = np.arange(len(text), dtype=np.uint64)
+        key = key * np.uint64(len(text)) + rank[cells[name].to_physical().to_numpy()]
+        lut = [""] * len(rank)
+        for code, t in zip(codes, text):
+            lut[code] = t
+        labels[name] = pl.Series(lut, dtype=pl.String)
+    order = np.argsort(key, kind="stable")
+    if (np.diff(key[order]) == 0).any():
+        raise SystemExit("the floor found a duplicate key")
+    at = pl.Series(order)
+    frame = pl.DataFrame({name: labels[name].gather(cells[name].to_physical().gather(at)) for name in labels}
+                         | {"value": value.gather(at), "source_row": (at + (data[:body].count(b"\n") + 1)).cast(pl.Int32)})
+    frame.write_parquet(folder / "observations.parquet", compression="zstd", statistics=True, row_group_size=131_072)
+    with open(folder / FILE_NAME, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return frame.height
+
+
+def run_floor(csv_path: Path) -> dict:
+    """The floor, not an import: the least work from these bytes to committed Parquet with the
+    same libraries. The cells are split as categoricals, the values parsed, the rows put in the
+    store's order by integer codes and written with their file row, the file kept. Nothing is
+    validated, no header is looked for, no personal data screened, no store merged: whatever
+    an import does beyond this is its own cost."""
+    folder = Path(tempfile.mkdtemp(prefix="amnstats-bench-floor-"))
+    import gc
+
+    import numpy  # noqa: F401 - imported before the baseline, as the other paths' libraries are
+    import polars  # noqa: F401
+
+    gc.collect()
+    base_rss = _rss_mb()
+    c0, t0 = time.process_time(), time.perf_counter()
+    rows = floor_rows(csv_path.read_bytes(), folder)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    out = {"seconds": seconds, "cpu": cpu, "rows": rows, "base_rss_mb": base_rss, "peak_rss_mb": _peak_mb()}
+    shutil.rmtree(folder, ignore_errors=True)
+    return out
+
+
 def run_pandas(csv_path: Path) -> dict:
     """The straightforward alternative: the same steps written with pandas."""
     import io
@@ -253,6 +327,10 @@ def _n(n: int) -> str:
     return f"{n:,}".replace(",", " ")
 
 
+def _above(rs: list[dict]) -> float:
+    return statistics.median(r["peak_rss_mb"] for r in rs) - statistics.median(r["base_rss_mb"] for r in rs)
+
+
 def _child(path: str, csv_path: Path) -> tuple[dict, float]:
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, __file__, "--child", path, str(csv_path)], cwd=PROJECT,
@@ -272,7 +350,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.child:
         path, csv_path = args.child
-        result = (run_amnstats if path == "amnstats" else run_pandas)(Path(csv_path))
+        result = {"amnstats": run_amnstats, "pandas": run_pandas, "floor": run_floor}[path](Path(csv_path))
         print("RESULT " + json.dumps(result))
         return
 
@@ -286,9 +364,9 @@ def main() -> None:
     print(f"bench/import.py: SYNTETISK file {csv_path.name}: {_n(n_rows)} rows, {size_mb:.1f} MiB, Windows-1252, "
           f"generated in {time.perf_counter() - t:.1f} s")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
-    results: dict[str, list] = {"amnstats": [], "pandas": []}
+    results: dict[str, list] = {"amnstats": [], "pandas": [], "floor": []}
     for i in range(args.runs):
-        for path in ("amnstats", "pandas"):  # alternate, so load changes hit both
+        for path in results:  # alternate, so load changes hit all three
             r, wall = _child(path, csv_path)
             r["process_s"] = wall
             results[path].append(r)
@@ -297,20 +375,22 @@ def main() -> None:
                   f"peak {r['peak_rss_mb']:.0f} MB ({r['peak_rss_mb'] - r['base_rss_mb']:.0f} MB above its baseline)"
                   + ("  " + ", ".join(f"{k} {v:.2f}" for k, v in r["steps"].items()) if "steps" in r else ""))
     shutil.rmtree(tmp, ignore_errors=True)
-    a, p = results["amnstats"], results["pandas"]
+    a, p, f = results["amnstats"], results["pandas"], results["floor"]
     med = lambda rs, k: statistics.median(r[k] for r in rs)  # noqa: E731
     print(f"\n  rows validated and committed: amnstats {_n(a[0]['rows'])}, pandas {_n(p[0]['rows'])}; "
           f"store after import {_n(a[0]['store_rows'])} rows; gender-sum warnings {a[0]['warnings']} / {p[0]['warnings']}")
     print(f"  {'':10s} {'bytes->committed':>17s} {'whole process':>14s} {'peak RSS':>9s} {'above baseline':>15s} "
           f"{'x file size':>12s}")
-    for name, rs in (("amnstats", a), ("pandas", p)):
-        above = med(rs, "peak_rss_mb") - med(rs, "base_rss_mb")
+    for name, rs in (("amnstats", a), ("pandas", p), ("floor", f)):
+        above = _above(rs)
         print(f"  {name:10s} {med(rs, 'seconds'):15.2f} s {med(rs, 'process_s'):12.2f} s {med(rs, 'peak_rss_mb'):6.0f} MB "
               f"{above:12.0f} MB {above / size_mb:11.1f}x")
     print(f"  ratio pandas / amnstats (bytes->committed): {med(p, 'seconds') / med(a, 'seconds'):.2f}x; "
           f"whole process: {med(p, 'process_s') / med(a, 'process_s'):.2f}x; "
           f"CPU time: amnstats {med(a, 'cpu'):.2f} CPU-s, pandas {med(p, 'cpu'):.2f} CPU-s "
           f"({med(p, 'cpu') / med(a, 'cpu'):.2f}x)")
+    print(f"  floor (no validation, not an import; see run_floor): amnstats takes {med(a, 'seconds') / med(f, 'seconds'):.2f}x "
+          f"its time and {_above(a) / _above(f):.2f}x its memory above the baseline")
     print(f"  machine load average at end: {os.getloadavg()[0]:.1f}")
 
 
