@@ -18,3 +18,14 @@ def require(path: Path) -> Path:
             pytest.fail(f"fixture missing in CI: {path}")
         pytest.skip(f"fixture missing: {path}")
     return path
+
+
+def script_module(path: Path, name: str):
+    """A script of the project (bench/, scripts/) loaded as a module, e.g. bench/import.py,
+    whose name cannot be imported."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, require(path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

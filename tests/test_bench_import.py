@@ -3,22 +3,15 @@ observations, in the same (store) order, each with its row in the file."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import polars as pl
 from polars.testing import assert_frame_equal
 
 from amnstats.ingest import Mapping, Source, prepare
-
-PROJECT = Path(__file__).resolve().parents[1]
+from fixture_files import PROJECT, script_module
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("amnstats_bench_import", PROJECT / "bench" / "import.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module(PROJECT / "bench" / "import.py", "amnstats_bench_import")
 
 
 def test_floor_writes_what_an_import_prepares(tmp_path):

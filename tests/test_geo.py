@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import shapely
 from shapely.geometry import shape
 
 from amnstats import catalogue, geo
-from fixture_files import PROJECT, require
+from fixture_files import PROJECT, require, script_module
 
 GEOJSON = PROJECT / "data" / "geo" / "stadsdelsomraden.geojson"
 META = PROJECT / "data" / "geo" / "stadsdelsomraden.meta.json"
@@ -20,10 +19,7 @@ SCRIPT = PROJECT / "scripts" / "build_districts_geojson.py"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("build_districts_geojson", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module(SCRIPT, "build_districts_geojson")
 
 
 @pytest.fixture(scope="module")

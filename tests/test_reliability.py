@@ -6,7 +6,6 @@ No test here asserts a time.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ from polars.testing import assert_frame_equal
 
 from amnstats import store
 from amnstats.build import build, current_build, verify_build
+from fixture_files import script_module
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -101,10 +101,7 @@ def test_a_missing_manifest_is_rebuilt(data_dir):
 
 
 def _soak_module():
-    spec = importlib.util.spec_from_file_location("amnstats_bench_soak", PROJECT / "bench" / "soak.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module(PROJECT / "bench" / "soak.py", "amnstats_bench_soak")
 
 
 def test_simulated_use_does_not_grow_memory(data_dir):
