@@ -152,3 +152,22 @@ def test_personnummer_stored_as_a_number_in_excel():
     wb.save(buf)
     problems = find_personal_data(read_table(buf.getvalue(), "lista.xlsx"))
     assert [(p.row, p.column) for p in problems] == [(3, "Id")]
+
+
+def test_written_as_a_personnummer_is_refused_whatever_its_check_digit():
+    """19850101-1234, the textbook example, fails the Luhn test; written with its dash and a
+    valid date it is still someone's number or a typo of one."""
+    wrong = wrong_check(valid_number("850101", "123"))
+    for text in (f"19{wrong[:6]}-{wrong[6:]}", f"{wrong[:6]}-{wrong[6:]}", f"{wrong[:6]}+{wrong[6:]}",
+                 "19850101-1234"):
+        assert personnummer_in(text) == "850101-****", text
+    assert personnummer_in(wrong) is None  # ten bare digits: an ordinary figure unless Luhn says otherwise
+    assert personnummer_in("851301-1234") is None  # no 13th month
+    table = table_of("Farsta;5", header="Område;Antal\nHandläggare 19850101-1234;")
+    assert any("personnummer" in p.message for p in find_personal_data(table))
+
+
+def test_email_in_a_footnote_line_is_refused():
+    table = read_table("Område;Antal\nFarsta;5\n\nFrågor: anna.svensson@stockholm.se\n".encode(), "t.csv")
+    problems = find_personal_data(table)
+    assert [(p.row, "e-postadress" in p.message) for p in problems] == [(4, True)]

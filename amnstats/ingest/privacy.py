@@ -3,8 +3,10 @@
 The dashboard stores aggregates only, and an upload is kept byte for byte, so a file with a
 personnummer anywhere (a cell, a header, a title or footnote line) or a column of names,
 e-mail addresses or phone numbers is refused before anything is stored. A number counts as
-a personnummer only when its date is valid (day + 60 for samordningsnummer) and its Luhn
-check digit is right, so ordinary 10-digit figures are not refused.
+a personnummer when its date is valid (day + 60 for samordningsnummer) and either it is
+written as one (a '-' or '+' before the last four digits: 19850101-1234, whatever its check
+digit) or its Luhn check digit is right, so ordinary 10-digit figures are not refused. An
+e-mail address is refused anywhere, also in a title or footnote line.
 """
 
 from __future__ import annotations
@@ -64,8 +66,8 @@ def _valid_date(century: str | None, yy: str, mm: str, dd: str) -> bool:
 def personnummer_in(text: str) -> str | None:
     """The first valid personnummer or samordningsnummer in `text`, masked (YYMMDD-****)."""
     for m in _PNR.finditer(text):
-        century, yy, mm, dd, _sep, serial, check = m.groups()
-        if _valid_date(century, yy, mm, dd) and luhn_ok(yy + mm + dd + serial + check):
+        century, yy, mm, dd, sep, serial, check = m.groups()
+        if _valid_date(century, yy, mm, dd) and (sep or luhn_ok(yy + mm + dd + serial + check)):
             return f"{yy}{mm}{dd}-****"
     return None
 
@@ -126,6 +128,8 @@ def find_personal_data(table: RawTable) -> list[Problem]:
     for row, text in table.skipped:
         if hit := personnummer_in(text):
             problems.append(Problem(f, row, "", f"raden innehåller ett personnummer ({hit}). {_REFUSED}"))
+        elif re.search(_EMAIL, text):
+            problems.append(Problem(f, row, "", f"raden innehåller en e-postadress. {_REFUSED}"))
 
     for name in table.columns:
         hits = _screen(table.cells[name], table.row_numbers)
