@@ -53,6 +53,17 @@ def test_detect_real_scb_bas_asks_which_value_column():
     assert m.value == "" and "value" in m.missing
 
 
+def test_a_gender_column_with_an_unknown_value_is_still_the_gender_and_the_value_is_reported():
+    text = "Område;År;Kön;Antal\nFarsta;2023;Kvinnor;5\nFarsta;2023;Män;6\nFarsta;2023;Okänt;2\n"
+    table = read_table(text.encode(), "kon.csv")
+    m = set_measure(detect(table), table, "jobbtorg", "inskrivna")
+    assert m.gender == Source.column("Kön") and not any("totalt" in n for n in m.notes)
+    with pytest.raises(InputError) as exc:
+        normalise(candidates(table, m))
+    assert [(p.row, p.column) for p in exc.value.problems] == [(4, "gender")]
+    assert "okänt kön 'Okänt'" in exc.value.problems[0].message
+
+
 def test_detect_by_values_without_header_words():
     table = read_table("Plats;När;Hur många\nFarsta;2023;5\nBromma;2022;6\nSkarpnäck;2021;7\n".encode(), "x.csv")
     m = detect(table)
@@ -121,6 +132,19 @@ def test_fractions_multiplied_only_for_procent_measures():
     assert candidates(table, m)["value_text"].to_list() == ["5.3", "3.1", "5.5", "3.0", "..", "2.9"]
     counts = Mapping(**{**m.__dict__, "measure": "arbetslosa"})
     assert candidates(table, counts)["value_text"].to_list()[0] == "0.053"
+
+
+def test_a_header_that_says_percent_keeps_small_shares_as_percent():
+    """0,4 under 'Andel långtidsarbetslösa (%)' is 0,4 %, not 40 %."""
+    text = "Område;År;Andel långtidsarbetslösa (%)\nFarsta;2023;0,4\nBromma;2023;0,6\nSkarpnäck;2023;0,9\n"
+    table = read_table(text.encode(), "andel.csv")
+    assert not detect(table).values_are_fractions
+    m = set_measure(detect(table), table, "unemployment", "arbetslosa_andel")
+    assert not m.values_are_fractions and not any("multipliceras" in n for n in m.notes)
+    assert normalise(candidates(table, m))["value"].to_list() == [0.4, 0.6, 0.9]
+    for header in ("Procent arbetslösa", "Andel %"):
+        table = read_table(f"Område;År;{header}\nFarsta;2023;0,4\nBromma;2023;0,6\n".encode(), "andel.csv")
+        assert not detect(table, series="unemployment", measure="arbetslosa_andel").values_are_fractions, header
 
 
 def test_xlsx_percent_cells_become_percent():

@@ -215,11 +215,17 @@ def _preamble_period(table: RawTable) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+def says_percent(label: str) -> bool:
+    """A header that states its unit as percent ('Andel (%)', 'Procent'): its values are percent."""
+    return "%" in label or "procent" in roles.words(label)
+
+
 def values_look_like_fractions(table: RawTable, mapping: Mapping) -> bool:
-    """Every value within 0..1 (and not all 0 or 1): Arbetsförmedlingen's 0.053 for 5,3 %."""
+    """Every value within 0..1 (and not all 0 or 1): Arbetsförmedlingen's 0.053 for 5,3 %. Not
+    when a value column's header says percent: 0,4 under 'Andel (%)' is 0,4 %."""
     cols = mapping.wide.columns if mapping.wide else ([mapping.value] if mapping.value else [])
     cols = [c for c in cols if c in table.columns]
-    if not cols:
+    if not cols or any(says_percent(_full(table.header(c))) for c in cols):
         return False
     value, _status, _invalid = parse_values(pl.col("v"))
     vals = table.cells.select(pl.concat_list(cols).alias("v")).explode("v").select(value.alias("x"))["x"]
@@ -282,7 +288,9 @@ def _detect_ids(cols: _Columns, m: Mapping) -> None:
             else:
                 cols.used.discard(month)
     if gender := cols.best("gender", lambda p: p.gender if p.n_unique >= 2 else 0.0, 0.9):
-        if prof[gender].gender >= 0.8:
+        # A column headed 'Kön' is the gender even with a value it does not know ('Okänt'): the
+        # validation then names that value and its row, instead of every row becoming totalt.
+        if prof[gender].gender >= 0.8 or (cols.score(gender, "gender") >= 2 and prof[gender].gender >= 0.5):
             m.gender = Source.column(gender)
         else:
             cols.used.discard(gender)
