@@ -215,6 +215,38 @@ def test_xlsx_dates_lose_midnight_time():
     assert table.cells.row(0) == ("2022-12-31", "5")
 
 
+def _workbook(sheets: dict[str, list[list]]) -> bytes:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for row in rows:
+            ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_xlsx_whose_first_sheet_is_a_title_page_reads_the_first_sheet_with_a_table():
+    data = _workbook({"Info": [["Statistik om Jobbtorg"], ["Källa: Stockholms stad"]],
+                      "Data": [["Område", "År", "Antal"], ["Farsta", 2023, 5], ["Bromma", 2023, 6]],
+                      "Män": [["Område", "År", "Antal"], ["Farsta", 2023, 2]]})
+    table = read_table(data, "jobbtorg.xlsx")
+    assert table.sheet == "Data" and table.sheets == ["Info", "Data", "Män"]
+    assert table.columns == ["Område", "År", "Antal"] and table.cells["Område"].to_list() == ["Farsta", "Bromma"]
+    assert table.notes == ["Bladet 'Info' innehåller ingen tabell; bladet 'Data' har lästs (filen har också Info, Män)."]
+    assert read_table(data, "jobbtorg.xlsx", sheet="Män").cells["Antal"].to_list() == ["2"]
+    chosen = refused(data, "jobbtorg.xlsx", sheet="Info")  # a sheet the analyst chose is read as it is
+    assert "ingen rad har mer än en kolumn" in chosen.problems[0].message
+
+
+def test_xlsx_without_any_table_names_its_sheets():
+    data = _workbook({"Info": [["Statistik om Jobbtorg"]], "Om": [["Kontakt: enheten för statistik"]]})
+    err = refused(data, "jobbtorg.xlsx")
+    assert err.problems[0].message == ("inget av Excel-filens blad innehåller en tabell med rubrikrad och värden "
+                                       "(bladen: Info, Om). Inget har sparats.")
+
+
 # ---------------------------------------------------------------- refusals
 
 def test_empty_file():

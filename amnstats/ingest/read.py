@@ -274,6 +274,22 @@ def _read_excel(data: bytes, filename: str, sheet: str | int | None) -> tuple[pl
     return frame, names[index], names
 
 
+def _first_table_sheet(data: bytes, filename: str, sheets: list[str]):
+    """(grid, sheet, layout, notes) of the first sheet after the first that holds a table, or
+    InputError naming every sheet."""
+    for name in sheets[1:]:
+        try:
+            grid, _, _ = _read_excel(data, filename, name)
+            layout = find_table(grid, pl.int_range(1, grid.height + 1, eager=True, dtype=pl.Int64), filename)
+        except InputError:
+            continue
+        others = ", ".join(s for s in sheets if s != name)
+        return grid, name, layout, [f"Bladet '{sheets[0]}' innehåller ingen tabell; bladet '{name}' har lästs "
+                                    f"(filen har också {others})."]
+    raise _refuse(filename, "inget av Excel-filens blad innehåller en tabell med rubrikrad och värden (bladen: "
+                            f"{', '.join(sheets)}). Inget har sparats.")
+
+
 def read_table(
     data: bytes,
     filename: str,
@@ -305,8 +321,14 @@ def read_table(
         sheet_name, sheets = "", []
     if progress:
         progress(0.85, "Letar rubrikrader och datarader")
-    rows = pl.int_range(1, grid.height + 1, eager=True, dtype=pl.Int64)
-    layout = find_table(grid, rows, filename)
+    try:
+        layout = find_table(grid, pl.int_range(1, grid.height + 1, eager=True, dtype=pl.Int64), filename)
+    except InputError:
+        if kind != "excel" or sheet is not None or len(sheets) < 2:
+            raise
+        # The first sheet is often a title page ('Info', 'Om statistiken'): the first sheet that
+        # holds a table is read instead, and the analyst can still choose another.
+        grid, sheet_name, layout, notes = _first_table_sheet(data, filename, sheets)
     if progress:
         progress(1.0, "Filen är inläst")
     return RawTable(
