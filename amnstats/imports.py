@@ -87,6 +87,13 @@ def history() -> list[dict]:
     return sorted(records, key=lambda r: r["uploaded_at"], reverse=True)
 
 
+def active_import(file_hash: str) -> dict | None:
+    """The record of the import of these bytes while it is in the store (an import is identified
+    by its file, whatever mapping it was read with), else None."""
+    record = read_record(uploads_dir() / f"upload-{file_hash[:12]}")
+    return record if record and record["status"] == "active" else None
+
+
 def _write_record(record: dict) -> None:
     data = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
     _write_atomic(uploads_dir() / record["id"] / RECORD, data)

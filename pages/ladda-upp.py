@@ -16,7 +16,7 @@ import streamlit as st
 from amnstats import connectors, imports, templates
 from amnstats.connectors import commit as fetch_commit
 from amnstats.catalogue import KINDS, SERIES_LABELS, measures
-from amnstats.ingest import Source, unanswered
+from amnstats.ingest import Source, choose_value_columns, unanswered
 from amnstats.numbers import format_number
 from amnstats.periods import format_period
 from amnstats.problems import InputError, problems_frame
@@ -24,6 +24,7 @@ from amnstats.ui import access, charts, fmt, state, theme, upload_cache
 from amnstats.ui.export import ExportTable, table_csv
 
 MAX_MB = 50
+UPLOAD_LIMIT_MB = 4 * MAX_MB  # what Streamlit accepts; amnstats refuses above MAX_MB, in Swedish
 FIELD_LABELS = {"period": "Period", "area": "Område", "gender": "Kön", "group": "Grupp"}
 
 
@@ -71,7 +72,11 @@ cat = measures()
 def show_problems(problems, headline: str) -> None:
     st.error(f"{headline} ({format_number(len(problems))} fel). Inget har sparats.")
     frame_ = problems_frame(problems)
-    st.dataframe(frame_.head(200).to_pandas(), hide_index=True, width="stretch")
+    # a problem with the whole file has no row: an empty cell, not 'None'
+    shown = frame_.head(200).with_columns(pl.col("rad").cast(pl.String).fill_null(""))
+    st.dataframe(shown.to_pandas(), hide_index=True, width="stretch",
+                 column_config={"fel": st.column_config.TextColumn("fel", width="large"),
+                                "rad": st.column_config.TextColumn("rad", width="small")})
     report = ExportTable("Felrapport", frame_, {}, ["amnstats uppladdning"])
     st.download_button("Ladda ned felrapporten (CSV)", data=table_csv(report), file_name="felrapport.csv",
                        mime="text/csv", key="error-report", on_click="ignore")
@@ -87,12 +92,148 @@ GENERATION = "_upload_generation"  # a new uploader key empties the uploader
 if done := st.session_state.pop(DONE, None):
     (st.success if done[0] == "success" else st.info)(done[1])
     gc.collect()  # the run before this one held the file, its tables and observations in a cycle
-generation = st.session_state.get(GENERATION, 0)
-upload = st.file_uploader("Välj fil (CSV eller Excel .xlsx)", type=["csv", "txt", "xlsx"],
-                          key="fil" if generation == 0 else f"fil-{generation}", max_upload_size=MAX_MB)
-if upload is None:
+FRACTIONS_NOTE = "Alla värden ligger mellan 0 och 1"  # detect()'s note; the checkbox below says it instead
+
+
+def choose_sheet(first, upload, data: bytes):
+    """A workbook's sheet as the analyst chooses it (a select box when it has several): (first
+    look, the sheet asked for: None for the one read_table picked)."""
+    table = first.table
+    if len(table.sheets) < 2:
+        return first, None
+    chosen = st.selectbox("Blad i Excel-filen", table.sheets, index=table.sheets.index(table.sheet),
+                          key=f"blad-{upload.file_id}")
+    if chosen == table.sheet:
+        return first, None
+    with st.spinner(f"Läser bladet '{chosen}' …"):
+        return upload_cache.first_look(upload.file_id, data, upload.name, sheet=chosen,
+                                       max_bytes=MAX_MB * 1024 * 1024), chosen
+
+
+def map_fields(mapping, table) -> None:
+    """The widgets that say where period, area, gender and group come from (changes `mapping`)."""
+    wide_levels = set(mapping.wide.levels) if mapping.wide else set()
+    columns = list(table.columns)
+    for field_name, label in FIELD_LABELS.items():
+        if field_name in wide_levels:
+            continue
+        src: Source = getattr(mapping, field_name)
+        a, b = st.columns([1, 2])
+        how = a.radio(label, ["Kolumn i filen", "Samma för hela filen"], horizontal=True, key=f"hur-{field_name}",
+                      index=0 if src.columns else 1)
+        if how == "Kolumn i filen" and field_name == "group":  # e.g. ålder and födelseregion (SCB)
+            chosen = b.multiselect("Kolumner för grupp", columns, default=[c for c in src.columns if c in columns],
+                                   key="kol-group", placeholder="Välj en eller flera kolumner")
+            mapping.group = Source.column(*chosen) if chosen else Source.fixed("")
+        elif how == "Kolumn i filen":
+            default = columns.index(src.columns[0]) if src.columns and src.columns[0] in columns else 0
+            col = b.selectbox(f"Kolumn för {label.lower()}", columns, index=default, key=f"kol-{field_name}")
+            setattr(mapping, field_name, Source.column(col))
+        else:
+            hint = {"period": "t.ex. 2023, 2023-T1, dec 2023", "area": "t.ex. Stockholm",
+                    "gender": "kvinnor, män eller totalt", "group": "lämna tomt om ingen"}[field_name]
+            value = b.text_input(f"{label} för hela filen", value=src.constant or "", placeholder=hint,
+                                 key=f"konst-{field_name}")
+            setattr(mapping, field_name, Source.fixed(value.strip()))
+
+
+def map_values(mapping, table):
+    """The value column, or a wide file's value columns (a measure among several): the mapping."""
+    columns = list(table.columns)
+    if not mapping.wide:
+        default = columns.index(mapping.value) if mapping.value in columns else len(columns) - 1
+        mapping.value = st.selectbox("Kolumn med värden", columns, index=default, key="kol-value")
+        return mapping
+    offered = [c for c in columns if c not in mapping.id_columns()]
+    chosen = st.multiselect(
+        "Kolumner med värden", offered, default=[c for c in mapping.wide.columns if c in offered], key="kol-values",
+        placeholder="Välj kolumnerna med värden för måttet",
+        help="Ta bara med kolumnerna för det mått du valt ovan, om filen har flera mått.")
+    return choose_value_columns(mapping, table, chosen) if chosen != mapping.wide.columns else mapping
+
+
+def commit_form(result, upload, data: bytes, series: str, measure: str, generation: int) -> None:
+    """Title, producer, licence and Importera; an import of the same file is explained before it is tried."""
+    earlier = imports.active_import(result.file_hash)
+    if earlier is not None:
+        st.warning(f"Den här filen är redan importerad ({earlier['title']}, {fmt.local_time(earlier['uploaded_at'])}, "
+                   f"{earlier['uploaded_by']}). Vill du importera den med en annan koppling: ångra den importen under "
+                   "Historik nedan först.")
+    with st.form("spara"):
+        st.subheader("Spara")
+        title = st.text_input("Titel", value=f"{cat[(series, measure)].label_sv} ({upload.name})")
+        producer = st.text_input("Producent (källa)", placeholder="t.ex. Arbetsförmedlingen")
+        licence = st.text_input("Licens", placeholder="t.ex. CC0, fri användning med källangivelse")
+        template_name = st.text_input("Spara kopplingen som mall (valfritt)", placeholder="t.ex. AF månadsstatistik")
+        submitted = st.form_submit_button("Importera", type="primary", disabled=earlier is not None)
+    if not submitted:
+        return
+    try:
+        with st.spinner(f"Sparar {format_number(len(result.observations))} värden och bygger om statistiken …"):
+            outcome = imports.commit(data, upload.name, result.mapping, uploaded_by=access.current_user(),
+                                     producer=producer, licence=licence, title=title, prepared=result,
+                                     sheet=result.table.sheet or None)  # the sheet read, also when picked for the analyst
+    except InputError as exc:
+        show_problems(exc.problems, exc.headline)
+        return
+    if template_name.strip():
+        templates.save(template_name, result.mapping)
+    # Imported: the file, its tables and observations are let go now, not when the analyst
+    # leaves (a closed tab's session is kept for minutes), and the page is ready for the next.
+    st.session_state[DONE] = (
+        ("success", f"Importerat: {format_number(outcome.record['n_values'])} värden från {upload.name}. "
+                    "Statistiken är uppdaterad.") if outcome.changed else
+        ("info", f"{upload.name} är redan importerad; inget ändrades."))
+    st.session_state[GENERATION] = generation + 1
     upload_cache.forget()
-else:
+    st.rerun()
+
+
+def preview(result, series: str, measure: str) -> None:
+    st.subheader("Förhandsgranskning: det här ändras")
+    current = state.observations(preferred_only=False)
+    diff = imports.preview(result, current)
+    st.dataframe(summary_table(diff).to_pandas(),
+                 hide_index=True, width="stretch")
+    changed = diff.filter(pl.col("change") != "oförändrad")
+    period_text = period_texts(changed)
+    if changed.is_empty():
+        st.info("Filen innehåller inga nya eller ändrade värden.")
+        return
+    head = changed.head(500)
+    show = head.select(
+        Ändring="change", Period=pl.col("period").replace_strict(period_text, default=pl.col("period")),
+        Område="area", Kön="gender", Grupp="group").with_columns(
+        Nu=value_texts(head["old_value"], series, measure), Ny=value_texts(head["new_value"], series, measure))
+    st.dataframe(show.to_pandas(), hide_index=True, width="stretch")
+    plot = (changed.head(60).with_columns(
+        Etikett=pl.concat_str(pl.col("area"), pl.lit(" "), pl.col("gender"), pl.lit(" "),
+                              pl.col("period").replace_strict(period_text, default=pl.col("period"))))
+            .unpivot(index="Etikett", on=["old_value", "new_value"], variable_name="Version", value_name="Värde")
+            .with_columns(Version=pl.col("Version").replace_strict({"old_value": "Nu", "new_value": "Efter import"})))
+    plot = plot.with_columns(Text=value_texts(plot["Värde"], series, measure))
+    chart = alt.Chart(plot).mark_bar().encode(
+        y=alt.Y("Etikett:N", title=None), yOffset="Version:N",
+        x=alt.X("Värde:Q", axis=alt.Axis(labelExpr=charts.axis_format(cat[(series, measure)]))),
+        color=alt.Color("Version:N", scale=alt.Scale(domain=["Nu", "Efter import"],
+                                                      range=[theme.MUTED, theme.PALETTE[0]])),
+        tooltip=[alt.Tooltip("Etikett:N", title="Värde för"), "Version:N", alt.Tooltip("Text:N", title="Värde")]).properties(height=alt.Step(14, **{"for": "offset"}))
+    st.altair_chart(theme.apply(chart), width="stretch", alt="Nya värden bredvid nuvarande")
+
+
+def upload_section() -> None:
+    """Read, map, validate, preview and import one file. Returns early (not st.stop()) where the
+    file cannot go further, so the page's history and undo stay in reach below."""
+    generation = st.session_state.get(GENERATION, 0)
+    st.caption(f"Godkända format: CSV- eller textfil (.csv, .txt, .tsv) med semikolon, komma eller tabb, och Excel "
+               f"(.xlsx). Högst {MAX_MB} MB.")
+    # Streamlit's own check of type and size speaks English: it lets through up to four times the limit, and
+    # read_table refuses, in Swedish, what is not a table or larger than MAX_MB.
+    upload = st.file_uploader("Välj fil", key="fil" if generation == 0 else f"fil-{generation}",
+                              max_upload_size=UPLOAD_LIMIT_MB)
+    if upload is None:
+        upload_cache.forget()
+        return
     data = upload.getvalue()
     if upload_cache.has_first_look(upload.file_id):
         first = upload_cache.first_look(upload.file_id, data, upload.name)
@@ -103,11 +244,16 @@ else:
         bar.empty()
     if first.status == "refused":
         show_problems(first.problems, "Filen kan inte tas emot")
-        st.stop()
+        return
+    first, sheet = choose_sheet(first, upload, data)
+    if first.status == "refused":
+        show_problems(first.problems, "Bladet kan inte läsas")
+        return
 
     table = first.table
+    notes = [n for n in first.notes if not n.startswith(FRACTIONS_NOTE)]
     st.caption(f"Läst: {format_number(len(table.cells))} rader, {format_number(len(table.columns))} kolumner. "
-               + " ".join(first.notes))
+               + " ".join(notes))
     with st.expander("Visa filens första rader"):
         st.dataframe(table.cells.head(20).to_pandas(), hide_index=True, width="stretch")
 
@@ -120,11 +266,11 @@ else:
             mapping = saved[choice]
     mapping = copy.deepcopy(mapping)  # the widgets below change it; the first look stays as it was
     # The widgets below keep their values between reruns, and a widget's value wins over its
-    # default: another file or another template would otherwise show the previous one's answers.
-    if st.session_state.get(ORIGIN) != (upload.file_id, choice):
+    # default: another file, sheet or template would otherwise show the previous one's answers.
+    if st.session_state.get(ORIGIN) != (upload.file_id, choice, sheet):
         for key in [k for k in st.session_state if k in MAPPING_KEYS or k.startswith(MAPPING_PREFIXES)]:
             del st.session_state[key]
-        st.session_state[ORIGIN] = (upload.file_id, choice)
+        st.session_state[ORIGIN] = (upload.file_id, choice, sheet)
 
     st.subheader("Koppla filens kolumner")
     series_options = [s for s in SERIES_LABELS]
@@ -143,109 +289,39 @@ else:
     if kind != "målvärde":
         mapping.target_setter = ""
 
-    wide_levels = set(mapping.wide.levels) if mapping.wide else set()
     if mapping.wide:
         st.caption(f"Värdena står i {len(mapping.wide.columns)} kolumner (brett format); rubrikraderna anger: "
                    + ", ".join(FIELD_LABELS.get(lv, lv) for lv in mapping.wide.levels if lv) + ".")
-    columns = list(table.columns)
-    for field_name, label in FIELD_LABELS.items():
-        if field_name in wide_levels:
-            continue
-        src: Source = getattr(mapping, field_name)
-        a, b = st.columns([1, 2])
-        how = a.radio(label, ["Kolumn i filen", "Samma för hela filen"], horizontal=True, key=f"hur-{field_name}",
-                      index=0 if src.columns else 1)
-        if how == "Kolumn i filen":
-            default = columns.index(src.columns[0]) if src.columns and src.columns[0] in columns else 0
-            col = b.selectbox(f"Kolumn för {label.lower()}", columns, index=default, key=f"kol-{field_name}")
-            setattr(mapping, field_name, Source.column(col))
-        else:
-            hint = {"period": "t.ex. 2023, 2023-T1, dec 2023", "area": "t.ex. Stockholm",
-                    "gender": "kvinnor, män eller totalt", "group": "lämna tomt om ingen"}[field_name]
-            value = b.text_input(f"{label} för hela filen", value=src.constant or "", placeholder=hint,
-                                 key=f"konst-{field_name}")
-            setattr(mapping, field_name, Source.fixed(value.strip()))
-    if not mapping.wide:
-        default = columns.index(mapping.value) if mapping.value in columns else len(columns) - 1
-        mapping.value = st.selectbox("Kolumn med värden", columns, index=default, key="kol-value")
+    map_fields(mapping, table)
+    mapping = map_values(mapping, table)
     if (series, measure) in cat and cat[(series, measure)].is_share:
         mapping.values_are_fractions = st.checkbox("Andelarna står som bråk (0,053 betyder 5,3 %)",
                                                    value=mapping.values_are_fractions, key="brak")
+        if mapping.values_are_fractions:
+            st.caption("Värdena multipliceras med 100: 0,053 blir 5,3 %.")
 
     # shown only when the check takes longer than half a second (a large file, a new mapping)
     with st.spinner(f"Kontrollerar {format_number(len(table.cells))} rader med kopplingen …"):
-        result = upload_cache.with_mapping(upload.file_id, data, upload.name, mapping,
+        result = upload_cache.with_mapping(upload.file_id, data, upload.name, mapping, sheet=sheet,
                                            max_bytes=MAX_MB * 1024 * 1024)
     if result.status == "needs_mapping":
         if result.mapping and result.mapping.missing:
             st.info("Det här behöver du ange: " + "; ".join(result.mapping.describe_missing()))
         if beyond := [p for p in result.problems if not unanswered(p)]:
             show_problems(beyond, "Kopplingen passar inte filen")
-        st.stop()
+        return
     if result.status != "ready":
         show_problems(result.problems, "Filen innehåller fel")
-        st.stop()
+        return
 
     st.success(f"{format_number(len(result.observations))} värden är giltiga.")
     for w in result.warnings[:20]:
         st.warning(str(w))
+    preview(result, series, measure)
+    commit_form(result, upload, data, series, measure, generation)
 
-    st.subheader("Förhandsgranskning: det här ändras")
-    current = state.observations(preferred_only=False)
-    diff = imports.preview(result, current)
-    st.dataframe(summary_table(diff).to_pandas(),
-                 hide_index=True, width="stretch")
-    changed = diff.filter(pl.col("change") != "oförändrad")
-    period_text = period_texts(changed)
-    if changed.is_empty():
-        st.info("Filen innehåller inga nya eller ändrade värden.")
-    else:
-        head = changed.head(500)
-        show = head.select(
-            Ändring="change", Period=pl.col("period").replace_strict(period_text, default=pl.col("period")),
-            Område="area", Kön="gender", Grupp="group").with_columns(
-            Nu=value_texts(head["old_value"], series, measure), Ny=value_texts(head["new_value"], series, measure))
-        st.dataframe(show.to_pandas(), hide_index=True, width="stretch")
-        plot = (changed.head(60).with_columns(
-            Etikett=pl.concat_str(pl.col("area"), pl.lit(" "), pl.col("gender"), pl.lit(" "),
-                                  pl.col("period").replace_strict(period_text, default=pl.col("period"))))
-                .unpivot(index="Etikett", on=["old_value", "new_value"], variable_name="Version", value_name="Värde")
-                .with_columns(Version=pl.col("Version").replace_strict({"old_value": "Nu", "new_value": "Efter import"})))
-        plot = plot.with_columns(Text=value_texts(plot["Värde"], series, measure))
-        chart = alt.Chart(plot).mark_bar().encode(
-            y=alt.Y("Etikett:N", title=None), yOffset="Version:N",
-            x=alt.X("Värde:Q", axis=alt.Axis(labelExpr=charts.axis_format(cat[(series, measure)]))),
-            color=alt.Color("Version:N", scale=alt.Scale(domain=["Nu", "Efter import"],
-                                                          range=[theme.MUTED, theme.PALETTE[0]])),
-            tooltip=[alt.Tooltip("Etikett:N", title="Värde för"), "Version:N", alt.Tooltip("Text:N", title="Värde")]).properties(height=alt.Step(14, **{"for": "offset"}))
-        st.altair_chart(theme.apply(chart), width="stretch", alt="Nya värden bredvid nuvarande")
 
-    with st.form("spara"):
-        st.subheader("Spara")
-        title = st.text_input("Titel", value=f"{cat[(series, measure)].label_sv} ({upload.name})")
-        producer = st.text_input("Producent (källa)", placeholder="t.ex. Arbetsförmedlingen")
-        licence = st.text_input("Licens", placeholder="t.ex. CC0, fri användning med källangivelse")
-        template_name = st.text_input("Spara kopplingen som mall (valfritt)", placeholder="t.ex. AF månadsstatistik")
-        submitted = st.form_submit_button("Importera", type="primary")
-    if submitted:
-        try:
-            with st.spinner(f"Sparar {format_number(len(result.observations))} värden och bygger om statistiken …"):
-                outcome = imports.commit(data, upload.name, result.mapping, uploaded_by=access.current_user(),
-                                         producer=producer, licence=licence, title=title, prepared=result)
-        except InputError as exc:
-            show_problems(exc.problems, exc.headline)
-        else:
-            if template_name.strip():
-                templates.save(template_name, result.mapping)
-            # Imported: the file, its tables and observations are let go now, not when the analyst
-            # leaves (a closed tab's session is kept for minutes), and the page is ready for the next.
-            st.session_state[DONE] = (
-                ("success", f"Importerat: {format_number(outcome.record['n_values'])} värden från {upload.name}. "
-                            "Statistiken är uppdaterad.") if outcome.changed else
-                ("info", f"{upload.name} är redan importerad; inget ändrades."))
-            st.session_state[GENERATION] = generation + 1
-            upload_cache.forget()
-            st.rerun()
+upload_section()
 
 st.header("Hämta från källa")
 st.write("Hämta officiell statistik direkt från källans API. Du ser vad som ändras innan något sparas; svaret "
@@ -312,7 +388,7 @@ for r in fetch_records:
         state_text = "gäller" if r["in_force"] else ("ersatt av en senare hämtning" if r["status"] == "active"
                                                      else "ångrad")
         a.text(f"{r['title']} – {format_number(r.get('n_values', 0))} värden – {r.get('fetched_by', '')}, "
-               f"{r['committed_at'][:16].replace('T', ' ')} – {state_text}")
+               f"{fmt.local_time(r['committed_at'])} – {state_text}")
         action = fetch_commit.undo if r["status"] == "active" else fetch_commit.redo
         if b.button("Ångra" if r["status"] == "active" else "Återställ", key=f"fetch-{r['status']}-{r['id']}"):
             try:
@@ -331,8 +407,8 @@ if not records:
 for r in records:
     with st.container(border=True):
         a, b = st.columns([4, 1])
-        a.text(f"{r['title']} – {format_number(r['n_values'])} värden – {r['uploaded_by']}, {r['uploaded_at'][:16].replace('T', ' ')}"
-               f" – {'aktiv' if r['status'] == 'active' else 'ångrad'}")
+        a.text(f"{r['title']} – {format_number(r['n_values'])} värden – {r['uploaded_by']}, "
+               f"{fmt.local_time(r['uploaded_at'])} – {'aktiv' if r['status'] == 'active' else 'ångrad'}")
         active = r["status"] == "active"
         label, action, prefix = ("Ångra", imports.undo, "undo") if active else ("Återställ", imports.redo, "redo")
         if b.button(label, key=f"{prefix}-{r['id']}"):
@@ -341,4 +417,8 @@ for r in records:
             except InputError as exc:
                 show_problems(exc.problems, exc.headline)
             else:
+                done_text = ("är ångrad: dess värden är borttagna ur statistiken" if active
+                             else "är återställd: dess värden är tillbaka i statistiken")
+                st.session_state[DONE] = ("success", f"Importen av {r['filename']} {done_text}. Filen finns kvar "
+                                                     "i arkivet.")
                 st.rerun()

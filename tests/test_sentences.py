@@ -111,3 +111,11 @@ def test_a_label_inside_a_sentence_keeps_a_leading_abbreviation():
     assert lower_first("Omfattas av KAA") == "omfattas av KAA"
     assert lower_first("KAA: omfattade") == "KAA: omfattade"
     assert lower_first("UVAS") == "UVAS" and lower_first("X") == "x" and lower_first("") == ""
+
+
+def test_local_time_is_stockholms_clock():
+    from amnstats.ui.fmt import local_time
+
+    assert local_time("2026-11-23T02:22:05+00:00") == "2026-11-23 03:22"  # winter: UTC+1
+    assert local_time("2026-07-01T10:00:00+00:00") == "2026-07-01 12:00"  # summer: UTC+2
+    assert local_time("2026-07-01T10:00:00") == "2026-07-01 12:00"  # a record without zone is UTC

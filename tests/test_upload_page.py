@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -59,10 +60,16 @@ def test_upload_preview_commit_and_undo(page):
 
     history = imports.history()
     assert len(history) == 1 and history[0]["status"] == "active"
+    from amnstats.ui.fmt import local_time
+
+    shown = [t.value for t in at.text if t.value.startswith(history[0]["title"])]
+    assert len(shown) == 1 and local_time(history[0]["uploaded_at"]) in shown[0]  # Stockholm's clock, not UTC
     at.button(key=f"undo-{history[0]['id']}").click().run()
     restored = store.load_observations()
     assert restored.equals(before)
     assert imports.history()[0]["status"] == "undone"
+    assert [s.value for s in at.success] == [
+        "Importen av af_dec2023.csv är ångrad: dess värden är borttagna ur statistiken. Filen finns kvar i arkivet."]
 
 
 def test_personal_data_is_refused_with_reason(page):
@@ -258,13 +265,57 @@ def test_after_an_import_the_page_lets_the_file_go_and_says_what_was_imported(pa
     at.run()  # the message is said once
     assert not at.success
 
-    at = map_af(upload_to(at, "fil-1", "af_dec2023.csv", AF_CSV))  # the same file again
-    at.button[0].click().run()
-    assert [i.value for i in at.info if "redan importerad" in i.value] == [
-        "af_dec2023.csv är redan importerad; inget ändrades."]
-    assert [u.key for u in at.get("file_uploader")] == ["fil-2"]
+    # The same file again, even with another mapping: said before Importera, which cannot be pressed
+    at = map_af(upload_to(at, "fil-1", "af_dec2023.csv", AF_CSV), period="nov 2023")
+    said = [w.value for w in at.warning if "redan importerad" in w.value]
+    assert len(said) == 1 and said[0].startswith("Den här filen är redan importerad (")
+    assert "ångra den importen under Historik nedan först" in said[0]
+    assert at.button[0].proto.disabled
+    assert len(imports.history()) == 1
 
 
 def upload_to(at, key: str, name: str, data: bytes):
     at.file_uploader(key=key).upload(name, data, "text/csv").run()
     return at
+
+
+REAL = Path(__file__).parent / "fixtures" / "ingest" / "real"
+
+
+def test_two_group_columns_are_both_kept(page):
+    """SCB BAS: ålder and födelseregion together tell the rows apart; the page keeps both."""
+    path = REAL / "arbetsmarknad.json__stockholm_excerpt.csv"
+    at = upload(page, path.name, path.read_bytes())
+    at.selectbox(key="serie").set_value("unemployment").run()
+    at.selectbox(key="matt").set_value("arbetslosa_bas").run()
+    assert at.multiselect(key="kol-group").value == ["ålder", "födelseregion"]
+    at.selectbox(key="kol-value").set_value("antal arbetslösa").run()
+    assert not at.exception and not at.error
+    assert at.success and at.success[0].value.endswith("värden är giltiga.")
+
+
+def test_a_wide_file_with_several_measures_lets_the_analyst_choose_the_value_columns(page):
+    data = ("Område;Kvinnor;Män;Kvinnor;Män\n;Antal;Antal;Andel;Andel\n"
+            "Farsta;10;12;5,0;6,1\nBromma;8;9;4,1;4,4\n").encode()
+    at = upload(page, "brett.csv", data)
+    at.selectbox(key="serie").set_value("jobbtorg").run()
+    at.selectbox(key="matt").set_value("inskrivna").run()
+    at.radio(key="hur-period").set_value("Samma för hela filen").run()
+    at.text_input(key="konst-period").set_value("2023").run()
+    assert any("vilken kolumn (eller vilka kolumner)" in i.value for i in at.info)  # several measures: asked
+    picker = at.multiselect(key="kol-values")
+    antal = [c for c in picker.options if c.endswith("Antal")]
+    assert len(antal) == 2
+    picker.set_value(antal).run()
+    assert not at.exception and [s.value for s in at.success] == ["4 värden är giltiga."]
+
+
+def test_history_stays_in_reach_below_a_file_with_errors_and_rows_are_never_none(page, monkeypatch):
+    at = upload(page, "fel.csv", "Område;År;Antal\nAtlantis;2023;5\n".encode())
+    at.selectbox(key="serie").set_value("jobbtorg").run()
+    at.selectbox(key="matt").set_value("inskrivna").run()
+    assert at.error and at.error[0].value.startswith("Filen innehåller fel")
+    assert "Historik" in [h.value for h in at.header]
+    empty = upload(run_page("ladda-upp"), "tom.csv", b"")
+    rows = empty.dataframe[0].value["rad"].tolist()
+    assert rows == [""] and "None" not in empty.dataframe[0].value.to_string()

@@ -60,3 +60,15 @@ def measure_label(series: str, measure: str) -> str:
     (an upload's file and tables) alive in the session, through the widget's saved state."""
     m = measures().get((series, measure))
     return m.label_sv if m else measure
+
+
+def local_time(iso: str) -> str:
+    """An ISO timestamp as Stockholm's clock shows it, to the minute ('2026-11-23 03:22'). The
+    records keep UTC; a naive timestamp is read as UTC."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    when = datetime.fromisoformat(iso)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(ZoneInfo("Europe/Stockholm")).strftime("%Y-%m-%d %H:%M")

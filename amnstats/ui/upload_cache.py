@@ -18,30 +18,35 @@ from ..ingest import Mapping, Prepared, prepare
 KEY = "_upload_prepared"
 
 
-def has_first_look(file_id: str) -> bool:
+def has_first_look(file_id: str, sheet: str | None = None) -> bool:
     cache = st.session_state.get(KEY)
-    return cache is not None and cache.get("file") == file_id and "first" in cache
+    return cache is not None and cache.get("file") == file_id and sheet in cache.get("first", {})
 
 
-def first_look(file_id: str, data: bytes, filename: str, **options) -> Prepared:
-    """prepare(data, filename) with a detected mapping; once per uploaded file."""
+def first_look(file_id: str, data: bytes, filename: str, sheet: str | None = None, **options) -> Prepared:
+    """prepare(data, filename) with a detected mapping; once per uploaded file and sheet (None:
+    the one read_table picks). The other sheet's first look is let go when another is chosen."""
     cache = _cache(file_id)
-    if "first" not in cache:
-        cache["first"] = prepare(data, filename, **options)
-    return cache["first"]
+    looks = cache.setdefault("first", {})
+    if sheet not in looks:
+        for other in [k for k in looks if k is not None]:  # the default look stays: it lists the sheets
+            del looks[other]
+        looks[sheet] = prepare(data, filename, sheet=sheet, **options)
+    return looks[sheet]
 
 
-def with_mapping(file_id: str, data: bytes, filename: str, mapping: Mapping, **options) -> Prepared:
-    """prepare(data, filename, mapping); again only when the mapping changed. The first look's
-    table is used, not read again: one copy of a large file's cells, and no second read."""
+def with_mapping(file_id: str, data: bytes, filename: str, mapping: Mapping, sheet: str | None = None,
+                 **options) -> Prepared:
+    """prepare(data, filename, mapping); again only when the mapping or sheet changed. The first
+    look's table is used, not read again: one copy of a large file's cells, and no second read."""
     cache = _cache(file_id)
-    key = mapping_key(mapping)
+    key = json.dumps([sheet, mapping_key(mapping)])
     if cache.get("key") != key:
         cache.pop("key", None)
         cache.pop("result", None)  # not the old result and the new one at once
-        if (first := cache.get("first")) is not None and first.table is not None:
+        if (first := cache.get("first", {}).get(sheet)) is not None and first.table is not None:
             options = {**options, "table": first.table}
-        result = prepare(data, filename, mapping, **options)
+        result = prepare(data, filename, mapping, sheet=sheet, **options)
         cache["key"], cache["result"] = key, result  # only once prepare() has returned
     return cache["result"]
 
