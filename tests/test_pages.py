@@ -122,6 +122,25 @@ def test_slideshow_steps_through_chosen_charts():
     assert fresh.subheader[0].value.startswith("Arbetslösa per stadsdelsområde")
 
 
+def test_a_chosen_chart_keeps_its_view_and_another_year_is_another_slide():
+    at = run_page("jobbtorg")
+    periods = at.selectbox(key="period").options
+    assert len(periods) >= 2
+    at.toggle(key="pick-jobbtorg-malgrupp").set_value(True).run()
+    first_title = next(h.value for h in at.subheader if h.value.startswith("Inskrivna per målgrupp"))
+    box = at.selectbox(key="period")
+    box.set_value(next(o for o in box.options if o != box.value)).run()
+    assert at.toggle(key="pick-jobbtorg-malgrupp").value is False  # the view now on screen is not chosen
+    second_title = next(h.value for h in at.subheader if h.value.startswith("Inskrivna per målgrupp"))
+    assert second_title != first_title
+    at.toggle(key="pick-jobbtorg-malgrupp").set_value(True).run()
+    at.switch_page("pages/presentation.py").run()
+    assert not at.exception
+    assert at.subheader[0].value == first_title  # the slide shows what was chosen, not what the page shows now
+    at.button(key="next").click().run()
+    assert at.subheader[0].value == second_title
+
+
 def test_broken_slideshow_link_is_harmless():
     at = run_page("presentation", query={"bildspel": "not-base64!!"})
     assert not at.exception

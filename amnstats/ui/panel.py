@@ -72,9 +72,12 @@ def show(spec: ChartSpec) -> None:
             if box.open:
                 _table(spec)
                 _downloads(spec)
-        st.toggle("Ta med i presentationen", key=f"pick-{spec.id}",
-                  value=spec.id in presentation.chosen_ids(),
-                  on_change=presentation.toggle_choice, args=(spec.id, spec.title, spec.call))
+        # A slide is this view (its filters), not the chart: after a filter change the toggle says
+        # whether the view now on screen is chosen, and a second year can be added beside the first.
+        view, key = presentation.view_id(spec.id, spec.call), f"pick-{spec.id}"
+        st.session_state[key] = view in presentation.chosen_ids()
+        st.toggle("Ta med i presentationen", key=key,
+                  on_change=presentation.toggle_choice, args=(view, spec.title, spec.call, key))
 
 
 def to_vega_lite(chart: alt.TopLevelMixin) -> dict:

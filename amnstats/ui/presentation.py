@@ -8,6 +8,7 @@ sidebar toggle) and `?bildspel=id1,id2&bild=2` on the Presentation page.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 
 import streamlit as st
@@ -115,8 +116,17 @@ def chosen_ids() -> set[str]:
     return {i["id"] for i in chosen()}
 
 
-def toggle_choice(chart_id: str, title: str, call: dict | None) -> None:
-    items = [i for i in chosen() if i["id"] != chart_id]
-    if st.session_state.get(f"pick-{chart_id}") and call is not None:
-        items.append({"id": chart_id, "title": title, "call": call})
+def view_id(chart_id: str, call: dict | None) -> str:
+    """A slide's id: the chart and the view it shows (the arguments it is built with), so the
+    same chart for 2022 and for 2023 are two slides."""
+    if call is None:
+        return chart_id
+    digest = hashlib.sha256(json.dumps(call, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    return f"{chart_id}~{digest[:8]}"
+
+
+def toggle_choice(view: str, title: str, call: dict | None, key: str) -> None:
+    items = [i for i in chosen() if i["id"] != view]
+    if st.session_state.get(key) and call is not None:
+        items.append({"id": view, "title": title, "call": call})
     st.session_state[CHOSEN] = items
