@@ -9,7 +9,9 @@ import streamlit as st
 
 from amnstats.ui import charts, export, meeting_pack, panel, presentation, state, theme
 
-st.title("Presentation")
+# projected, a slide has the screen to itself: no page title above it (the slide's own title is its heading)
+if not presentation.is_on():
+    st.title("Presentation")
 items = presentation.chosen()
 obs = state.observations()
 
@@ -47,8 +49,10 @@ if not presentation.is_on():
     st.subheader("Bildspelet")
     for i, it in enumerate(items, start=1):
         st.write(f"{i}. {it['title']}")
-    st.caption("Länken i adressfältet innehåller bildspelet: kopiera den för att dela exakt samma visning. "
-               "Slå på Presentationsläge i sidomenyn för att visa en bild per skärm i stor stil.")
+    st.subheader("Dela bildspelet")
+    st.code(presentation.share_link(st.context.url, items), language=None, wrap_lines=True)
+    st.caption("Kopiera länken med knappen i rutans hörn. Den öppnar samma bilder i presentationsläge, en bild per "
+               "skärm i stor stil; Esc avslutar presentationsläget. Du kan också slå på Presentationsläge i sidomenyn.")
 
     def pack() -> bytes:
         slides = []

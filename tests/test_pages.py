@@ -117,6 +117,11 @@ def test_slideshow_steps_through_chosen_charts():
     assert at.subheader[0].value.startswith("Arbetslösa per stadsdelsområde")
     assert at.query_params["bild"] == ["2"] or at.query_params["bild"] == "2"
     shared = at.query_params["bildspel"]
+    link = next(c.value for c in at.code if "bildspel=" in c.value)  # one click to copy (st.code's button)
+    assert link.startswith("presentation?") and link.endswith("&presentation=true")
+    from urllib.parse import parse_qs, urlsplit
+
+    assert parse_qs(urlsplit(link).query)["bildspel"] == [shared if isinstance(shared, str) else shared[0]]
     # the copied link opens the same show in a new session
     fresh = run_page("presentation", query={"bildspel": shared if isinstance(shared, str) else shared[0], "bild": "2"})
     assert fresh.subheader[0].value.startswith("Arbetslösa per stadsdelsområde")
@@ -214,3 +219,13 @@ def test_no_widget_keeps_a_function_written_in_the_page(page):
         at.switch_page("pages/presentation.py").run()
     assert not at.exception
     assert not _page_functions_kept_by_widgets()
+
+
+def test_share_link_keeps_the_address_the_browser_shows():
+    from amnstats.ui import presentation
+
+    items = [{"id": "a~1", "title": "Arbetslöshet", "call": {"fn": "trend", "args": [], "kwargs": {}}}]
+    link = presentation.share_link("https://amnstats.stockholm.se/app/presentation?bild=2", items)
+    assert link == ("https://amnstats.stockholm.se/app/presentation?bildspel=" + presentation.encode(items)
+                    + "&presentation=true")
+    assert presentation.decode(presentation.encode(items)) == items

@@ -20,7 +20,14 @@ CSS_ON = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stToolbar"],
 [data-testid="stHeader"], [data-testid="stDecoration"], footer { display: none !important; }
-.block-container { padding-top: 1.2rem !important; max-width: 100% !important; }
+.block-container { padding-top: 0.6rem !important; max-width: 100% !important; }
+/* the way out takes no line of its own: a slide needs the whole screen */
+.st-key-exit-presentation { position: fixed; bottom: 0.6rem; right: 1.2rem; z-index: 999990; width: auto !important; }
+.st-key-exit-presentation button { background: rgba(255, 255, 255, 0.9); }
+[data-testid="stMain"] [data-testid="stVerticalBlock"] { gap: 0.55rem; }
+/* key figures (Översikt): their labels and changes as legible as the rest */
+[data-testid="stMetricLabel"] p { font-size: 1.2rem !important; }
+[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] div { font-size: 1.15rem !important; }
 html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 h1 { font-size: 2.6rem !important; } h3 { font-size: 2.0rem !important; }
 [data-testid="stHtml"] p.amn-sentence { font-size: 1.6rem; line-height: 1.4; }
@@ -103,6 +110,18 @@ def decode(text: str) -> list[dict]:
         return [{"id": str(i), "title": str(t), "call": c} for i, t, c in json.loads(raw) if isinstance(c, dict)]
     except (ValueError, TypeError, json.JSONDecodeError):
         return []
+
+
+def share_link(page_url: str | None, items: list[dict]) -> str:
+    """The link that opens this slideshow in presentation mode: the Presentation page's address
+    (as the browser shows it; a relative one without it) with the show in its query."""
+    from urllib.parse import urlencode, urlsplit, urlunsplit
+
+    query = urlencode({"bildspel": encode(items), "presentation": "true"})
+    if not page_url:
+        return f"presentation?{query}"
+    parts = urlsplit(page_url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
 def chosen() -> list[dict]:
