@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -202,6 +203,50 @@ def _rollback(folder: Path, previous: dict | None) -> None:
         (folder / RECORD).unlink(missing_ok=True)
 
 
+def erase(import_id: str, *, by: str) -> dict:
+    """Delete an undone import's file for good (a file that should never have been uploaded, e.g.
+    with personal data the screen did not catch): the stored file, its cached rows and every
+    earlier build that still holds them. import.json stays, marked erased, so the history says
+    who erased what and when. Only an undone import: its rows are already out of the store."""
+    if not re.fullmatch(r"upload-[0-9a-f]{12}", import_id):
+        raise InputError([Problem(import_id, None, "", "okänt import-id")], "Radering misslyckades")
+    try:
+        with _lock():
+            folder = uploads_dir() / import_id
+            record = read_record(folder)
+            if record is None:
+                raise InputError([Problem(import_id, None, "", "importen finns inte")], "Radering misslyckades")
+            if record["status"] not in ("undone", "erased"):  # erased: finish an erase that was cut off
+                raise InputError([Problem(record["filename"], None, "", "bara en ångrad import kan raderas; ångra "
+                                                                         "den först")], "Radering misslyckades")
+            from .build import current_build
+
+            processed = paths.processed_dir()
+            with FileLock(str(processed / ".build.lock"), timeout=120):
+                current = current_build(processed)
+                for old in sorted(processed.glob("build-*")):
+                    if old != current and import_id in _build_uploads(old):
+                        shutil.rmtree(old, ignore_errors=True)
+            if record["status"] != "erased":
+                record["status"] = "erased"
+                record["history"] = record.get("history", []) + [{"action": "erase", "by": by, "at": _now()}]
+                _write_record(record)  # first: the build never looks for an erased import's file
+            for f in folder.iterdir():
+                if f.name != RECORD:
+                    f.unlink(missing_ok=True)
+            return record
+    except Timeout:
+        raise InputError([Problem(import_id, None, "", "en annan import pågår just nu; försök igen om en stund")],
+                         "Radering misslyckades") from None
+
+
+def _build_uploads(build_path: Path) -> dict:
+    try:
+        return json.loads((build_path / "manifest.json").read_text()).get("uploads") or {}
+    except (OSError, ValueError):
+        return {}
+
+
 def undo(import_id: str, *, by: str) -> ImportResult:
     """Take an import out of the store; its file stays in data/raw/uploads."""
     return _set_status(import_id, "undone", by)
@@ -221,6 +266,9 @@ def _set_status(import_id: str, status: str, by: str) -> ImportResult:
                 raise InputError([Problem(import_id, None, "", "importen finns inte")], "Ångra misslyckades")
             if record["status"] == status:
                 return ImportResult(record, changed=False, build=None)
+            if record["status"] == "erased":
+                raise InputError([Problem(record["filename"], None, "", "filen är raderad och kan inte återställas; "
+                                                                         "ladda upp den igen")], "Återställningen misslyckades")
             previous = dict(record)
             if status != "active":
                 _keep_quietly(uploads_dir() / import_id, record)

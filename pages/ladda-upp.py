@@ -407,8 +407,24 @@ if not records:
 for r in records:
     with st.container(border=True):
         a, b = st.columns([4, 1])
+        status_text = {"active": "aktiv", "undone": "ångrad", "erased": "filen raderad"}.get(r["status"], r["status"])
         a.text(f"{r['title']} – {format_number(r['n_values'])} värden – {r['uploaded_by']}, "
-               f"{fmt.local_time(r['uploaded_at'])} – {'aktiv' if r['status'] == 'active' else 'ångrad'}")
+               f"{fmt.local_time(r['uploaded_at'])} – {status_text}")
+        if r["status"] == "erased":
+            continue
+        if r["status"] == "undone":
+            with a.popover("Radera filen"):
+                st.write(f"{r['filename']} raderas för gott: filen och allt som lästs ur den. Historiken behåller att "
+                         "den fanns, vem som raderade den och när. Använd det för en fil som aldrig skulle ha laddats "
+                         "upp, till exempel med personuppgifter.")
+                if st.button("Radera permanent", key=f"erase-{r['id']}", type="primary"):
+                    try:
+                        imports.erase(r["id"], by=access.current_user())
+                    except InputError as exc:
+                        show_problems(exc.problems, exc.headline)
+                    else:
+                        st.session_state[DONE] = ("success", f"{r['filename']} är raderad.")
+                        st.rerun()
         active = r["status"] == "active"
         label, action, prefix = ("Ångra", imports.undo, "undo") if active else ("Återställ", imports.redo, "redo")
         if b.button(label, key=f"{prefix}-{r['id']}"):

@@ -219,3 +219,30 @@ def test_cli_import_with_only_a_wrong_column_does_not_ask_for_nothing(data_dir, 
     assert main(["import", str(f), "--series", "jobbtorg", "--measure", "inskrivna", "--period", "col:Nej"]) == 1
     err = capsys.readouterr().err
     assert "kolumnen 'Nej' finns inte i filen" in err and "Ange:" not in err
+
+
+def test_erase_deletes_an_undone_imports_file_and_every_build_that_holds_its_rows(data_dir):
+    build()
+    before = store.load_observations()
+    data = af_csv()
+    r = imports.commit(data, "af.csv", mapping_for(data, "af.csv"), uploaded_by="t")
+    import_id = r.record["id"]
+    folder = data_dir / "raw" / "uploads" / import_id
+    with pytest.raises(InputError) as exc:  # still in the store: undo first
+        imports.erase(import_id, by="t")
+    assert "ångra den först" in exc.value.problems[0].message and (folder / "af.csv").exists()
+
+    imports.undo(import_id, by="t")
+    holding = [b for b in (data_dir / "processed").glob("build-*") if b != current_build()]
+    assert holding, "the build before the undo still holds the rows"
+    record = imports.erase(import_id, by="analytiker")
+    assert sorted(p.name for p in folder.iterdir()) == ["import.json"]  # file and cached rows gone
+    assert not any(b.exists() for b in holding)
+    assert record["status"] == "erased" and record["history"][-1]["action"] == "erase"
+    assert record["history"][-1]["by"] == "analytiker"
+    assert store.load_observations().equals(before)
+    assert build(force=True).rebuilt and store.load_observations().equals(before)  # builds without the file
+    with pytest.raises(InputError) as exc:
+        imports.redo(import_id, by="t")
+    assert "raderad" in exc.value.problems[0].message
+    assert imports.erase(import_id, by="t")["history"] == record["history"]  # again: nothing more happens

@@ -70,6 +70,11 @@ def test_upload_preview_commit_and_undo(page):
     assert imports.history()[0]["status"] == "undone"
     assert [s.value for s in at.success] == [
         "Importen av af_dec2023.csv är ångrad: dess värden är borttagna ur statistiken. Filen finns kvar i arkivet."]
+    at.button(key=f"erase-{history[0]['id']}").click().run()  # inside 'Radera filen'
+    assert [s.value for s in at.success] == ["af_dec2023.csv är raderad."]
+    assert imports.history()[0]["status"] == "erased"
+    assert not any(b.key and b.key.endswith(history[0]["id"]) for b in at.button)  # nothing left to undo or redo
+    assert any(t.value.endswith("– filen raderad") for t in at.text)
 
 
 def test_personal_data_is_refused_with_reason(page):
