@@ -141,8 +141,10 @@ def map_values(mapping, table):
     """The value column, or a wide file's value columns (a measure among several): the mapping."""
     columns = list(table.columns)
     if not mapping.wide:
-        default = columns.index(mapping.value) if mapping.value in columns else len(columns) - 1
-        mapping.value = st.selectbox("Kolumn med värden", columns, index=default, key="kol-value")
+        # no guess when the file leaves it open (several columns of numbers): the page asks
+        chosen = st.selectbox("Kolumn med värden", columns, key="kol-value", placeholder="Välj kolumnen med värdena",
+                              index=columns.index(mapping.value) if mapping.value in columns else None)
+        mapping.value = chosen or ""
         return mapping
     offered = [c for c in columns if c not in mapping.id_columns()]
     chosen = st.multiselect(

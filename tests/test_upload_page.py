@@ -294,6 +294,8 @@ def test_two_group_columns_are_both_kept(page):
     at.selectbox(key="serie").set_value("unemployment").run()
     at.selectbox(key="matt").set_value("arbetslosa_bas").run()
     assert at.multiselect(key="kol-group").value == ["ålder", "födelseregion"]
+    assert at.selectbox(key="kol-value").value is None  # several columns of numbers: asked, not guessed
+    assert any("vilken kolumn (eller vilka kolumner)" in i.value for i in at.info)
     at.selectbox(key="kol-value").set_value("antal arbetslösa").run()
     assert not at.exception and not at.error
     assert at.success and at.success[0].value.endswith("värden är giltiga.")
@@ -307,7 +309,7 @@ def test_a_wide_file_with_several_measures_lets_the_analyst_choose_the_value_col
     at.selectbox(key="matt").set_value("inskrivna").run()
     at.radio(key="hur-period").set_value("Samma för hela filen").run()
     at.text_input(key="konst-period").set_value("2023").run()
-    assert any("vilken kolumn (eller vilka kolumner)" in i.value for i in at.info)  # several measures: asked
+    assert any("vilka av värdekolumnerna som hör till måttet" in i.value for i in at.info)  # several measures
     picker = at.multiselect(key="kol-values")
     antal = [c for c in picker.options if c.endswith("Antal")]
     assert len(antal) == 2

@@ -132,7 +132,9 @@ class Mapping:
                 if not lv and len({p[i] for p in self.wide.patterns if i < len(p)}) > 1]
 
     def describe_missing(self) -> list[str]:
-        return [MISSING_SV[f] for f in self.missing]
+        several = "vilka av värdekolumnerna som hör till måttet: rubrikerna visar flera olika mått, ta bara med det " \
+                  "valda måttets kolumner"
+        return [several if f == "value" and self.ambiguous_levels else MISSING_SV[f] for f in self.missing]
 
     def id_columns(self) -> list[str]:
         out: list[str] = []
