@@ -91,7 +91,8 @@ with left:
     panel.show(charts.choropleth(obs, series, measure, period=period, kind=kind, chart_id="stadsdelar-karta"))
 with right:
     panel.show(charts.bars(obs, series, measure, by="area", period=period, area=None, kind=kind,
-                           title=f"{m.label_sv}, {format_period(period)}", chart_id="stadsdelar-rangordning",
+                           title=f"{m.label_sv}{charts.kind_suffix(kind)}, {format_period(period)}",
+                           chart_id="stadsdelar-rangordning",
                            reference=ref, reference_label="Hela staden" if ref is not None else "",
                            area_types=("sdo",)))
 

@@ -1,5 +1,7 @@
 """The sentence under each chart, from templates: checked on hand-built rows."""
 
+import re
+
 from amnstats.ui.sentences import describe, period_phrase
 
 
@@ -119,3 +121,64 @@ def test_local_time_is_stockholms_clock():
     assert local_time("2026-11-23T02:22:05+00:00") == "2026-11-23 03:22"  # winter: UTC+1
     assert local_time("2026-07-01T10:00:00+00:00") == "2026-07-01 12:00"  # summer: UTC+2
     assert local_time("2026-07-01T10:00:00") == "2026-07-01 12:00"  # a record without zone is UTC
+
+
+def test_budgets_forecasts_and_targets_are_not_written_as_outcomes():
+    plats = row(series="sfi", measure="helarsplatser", group="reguljär sfi", period="2026", value=5800.0,
+                period_prev=None, change_abs=None)
+    assert describe(plats | {"kind": "budget"}) == ("Budgeten för antalet helårsplatser i sfi (reguljär sfi) "
+                                                    "i Stockholm är 5\u00a0800 för 2026.")
+    assert describe(plats | {"kind": "prognos"}) == ("Antalet helårsplatser i sfi (reguljär sfi) i Stockholm "
+                                                     "beräknas till 5\u00a0800 för 2026.")
+    goal = row(series="jobbtorg", measure="avslut_arbete_andel", period="2024", value=45.0, kind="målvärde",
+               target_setter="nämnden", period_prev="2023", change_abs=2.0)
+    assert describe(goal) == ("Nämndens mål för andelen avslut till arbete i Stockholm är 45,0\u00a0% för 2024, "
+                              "2,0 procentenheter högre än målet för 2023.")
+    assert describe(goal | {"target_setter": "kf"}).startswith("KF:s mål för andelen")
+    assert describe(row(kind="utfall")).startswith("Arbetslösheten i Stockholm var 5,3")
+
+
+def test_women_and_men_together_in_one_sentence():
+    from amnstats.ui.sentences import describe_genders
+
+    women = row(series="jobbtorg", measure="avslut_arbete_andel", gender="kvinnor", period="2023", value=50.4,
+                period_prev="2022", value_prev=52.9, change_abs=-2.5)
+    men = women | {"gender": "män", "value": 60.6, "value_prev": 56.6, "change_abs": 4.0, "status_prev": "approximate"}
+    assert describe_genders(women, men) == (
+        "Andelen avslut till arbete i Stockholm var 50,4\u00a0% bland kvinnor och 60,6\u00a0% bland män under 2023. "
+        "Under 2022 var motsvarande värden 52,9\u00a0% och cirka 56,6\u00a0%.")
+    assert describe_genders(women | {"value_prev": None}, men | {"value_prev": None}).endswith("bland män under 2023.")
+
+
+def test_area_names_inside_a_sentence():
+    from amnstats.ui.sentences import area_name, names
+
+    assert describe(row(area="Riket")).startswith("Arbetslösheten i riket var")
+    assert area_name("Stockholms län") == "Stockholms län" and area_name("Bromma") == "Bromma"
+    assert names(["A"]) == "A" and names(["A", "B"]) == "A och B" and names(["A", "B", "C"]) == "A, B och C"
+    assert names(["A", "B", "C", "D"]) == "A, B, C med flera"
+
+
+def test_subjects_read_as_report_swedish():
+    from amnstats.catalogue import measures
+    from amnstats.ui.sentences import _subjects, subject
+
+    assert subject("stockholmsjobb", "arbete_studier_andel") == ("Andelen i arbete eller studier efter avslutat "
+                                                                 "Stockholmsjobb")
+    s = describe(row(series="stockholmsjobb", measure="arbete_studier_andel", group="kombinerat med yrkeskurs",
+                     period="2020", value=31.0, period_prev=None, change_abs=None))
+    assert s == ("Andelen i arbete eller studier efter avslutat Stockholmsjobb (kombinerat med yrkeskurs) i Stockholm "
+                 "var 31,0\u00a0% under 2020.")
+    assert subject("uvas", "inskrivna") == ("Antalet unga som nåtts av uppsökande verksamhet och skrivits in "
+                                            "på Jobbtorg")
+    for key, text in _subjects().items():
+        assert key in measures(), key  # a subject for a measure the catalogue does not have is a typo
+        assert not re.search(r":\s", text) and text[0].isupper() and not text[1].isupper(), text
+        assert not text.startswith("Värdet för"), text
+
+
+def test_a_label_without_a_subject_is_quoted_whole_when_it_has_a_colon():
+    from amnstats.ui import sentences
+
+    assert sentences._fallback_noun("uvas", "andel_av_nadda") == "måttet ”Uppsök: andel av nådda (efter kön)”"
+    assert sentences._fallback_noun("indicator", "sjukfranvaro") == "sjukfrånvaro"

@@ -11,15 +11,15 @@ import altair as alt
 import polars as pl
 
 from ..catalogue import GENDERS, Measure, measures
-from ..metrics import latest, year_on_year
+from ..metrics import SERIES_KEY, latest, previous_period_labels, year_on_year
 from ..numbers import format_number
-from ..periods import format_period
+from ..periods import PeriodError, format_period, parse_period
 from . import theme
 from .memo import memo, slice_rows
 from .export import ExportTable
 from .fmt import lower_first
 from .panel import ChartSpec
-from .sentences import describe
+from .sentences import area_name, describe, describe_genders, names
 
 # Altair validates every object it creates against the Vega-Lite schema ("debug mode"): most of
 # the time of building a chart, the map's geometry above all. The finished specs of every page
@@ -131,11 +131,13 @@ def trend(obs: pl.DataFrame, series: str, measure: str, *, area: str = "Stockhol
     if data["period"].n_unique() == 1:  # one period: a line would be a lone dot
         return _single_period(data, m, chart_id, title, sel, area)
     temporal = ptype == "month"
-    x = (alt.X("period_start:T", title=None, axis=alt.Axis(labelExpr=theme.sv_month_expr(), tickCount=8))
+    drawn = _with_gaps(data, ptype)
+    x = (alt.X("period_start:T", title=None,
+               axis=alt.Axis(labelExpr=theme.sv_month_expr(), tickCount=_month_ticks(drawn)))
          if temporal else
-         alt.X("Period_text:O", title=None, sort=data["Period_text"].unique(maintain_order=True).to_list(),
+         alt.X("Period_text:O", title=None, sort=drawn["Period_text"].unique(maintain_order=True).to_list(),
                axis=alt.Axis(labelAngle=0)))
-    base = alt.Chart(data).encode(
+    base = alt.Chart(drawn).encode(
         x=x,
         y=alt.Y("value:Q", title=_value_title(m), axis=alt.Axis(labelExpr=axis_format(m))),
         color=alt.Color("gender:N", title="Kön", scale=theme.gender_scale(),
@@ -146,6 +148,9 @@ def trend(obs: pl.DataFrame, series: str, measure: str, *, area: str = "Stockhol
     layers = [base.mark_line()]
     if not temporal or len(data) < 40:
         layers.append(base.mark_point(filled=True, size=90).transform_filter("datum.status != 'approximate'"))
+    elif drawn["alone"].any():  # a value between gaps has no line to show it
+        layers.append(base.mark_point(filled=True, size=90)
+                      .transform_filter("datum.alone && datum.status != 'approximate'"))
     notes = []
     if (data["status"] == "approximate").any():
         # 'drygt', 'cirka' figures from running text: drawn hollow so nobody reads them as exact
@@ -180,6 +185,57 @@ def trend(obs: pl.DataFrame, series: str, measure: str, *, area: str = "Stockhol
                      alt_text=f"Linjediagram: {title}. {sentence}", notes=notes)
 
 
+PERIODS_PER_YEAR = {"year": 1, "tertial": 3, "quarter": 4, "month": 12}
+
+
+def _period_index(label: str, ptype: str) -> int | None:
+    """Periods of a regular type counted from year 0: consecutive periods differ by one."""
+    n = PERIODS_PER_YEAR.get(ptype)
+    try:
+        p = parse_period(label)
+    except PeriodError:
+        return None
+    if n is None or p.type != ptype:
+        return None
+    return p.start.year * n + (p.start.month - 1) // (12 // n)
+
+
+def _period_label(index: int, ptype: str) -> str:
+    year, part = divmod(index, PERIODS_PER_YEAR[ptype])
+    return {"year": f"{year}", "tertial": f"{year}-T{part + 1}", "quarter": f"{year}-K{part + 1}",
+            "month": f"{year}-{part + 1:02d}"}[ptype]
+
+
+def _with_gaps(data: pl.DataFrame, ptype: str) -> pl.DataFrame:
+    """The rows a line chart draws: a null value for each period missing inside a gender's run,
+    so the line breaks there instead of bridging the gap (Vega-Lite draws no line through a
+    null), and `alone` for a value without a neighbour (a line of one point does not show)."""
+    gaps = []
+    for gender in data["gender"].unique(maintain_order=True).to_list():
+        have = {_period_index(p, ptype) for p in data.filter(pl.col("gender") == gender)["period"].to_list()}
+        have.discard(None)
+        for i in (range(min(have), max(have) + 1) if have else ()):
+            if i not in have:
+                label = _period_label(i, ptype)
+                p = parse_period(label)
+                gaps.append({"period": label, "period_start": p.start, "period_end": p.end, "gender": gender,
+                             "status": "missing", "Period_text": format_period(label),
+                             "Kön": GENDER_LABEL.get(gender, gender), "Värde_text": ".."})
+    if gaps:
+        data = pl.concat([data, pl.DataFrame(gaps)], how="diagonal_relaxed").sort("period_start", "gender")
+    valued = pl.col("value").is_not_null()
+    neighbour = valued.shift(1).over("gender").fill_null(False) | valued.shift(-1).over("gender").fill_null(False)
+    return data.with_columns(alone=valued & ~neighbour)
+
+
+def _month_ticks(drawn: pl.DataFrame) -> alt.TimeIntervalStep:
+    """About eight ticks at most and none finer than a month: finer ticks repeat a month's label."""
+    first, last = drawn["period_start"].min(), drawn["period_start"].max()
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    step = next((s for s in (1, 2, 3, 6, 12) if months / s <= 8), 24)
+    return alt.TimeIntervalStep(interval="month", step=step)
+
+
 def _single_period(data: pl.DataFrame, m: Measure, chart_id: str, title: str, sel: pl.DataFrame,
                    area: str) -> ChartSpec:
     base = alt.Chart(data.filter(pl.col("value").is_not_null())).encode(
@@ -197,14 +253,34 @@ def _single_period(data: pl.DataFrame, m: Measure, chart_id: str, title: str, se
                      notes=["Bara en period finns redovisad för det här måttet."])
 
 
-def _sentence(sel: pl.DataFrame, area: str | None) -> str:
+def _sentence(sel: pl.DataFrame, area: str | None, period: str | None = None) -> str:
+    """The latest figures (or those of `period`) in words: the total, or women and men together
+    where there is no total: one gender never stands for both."""
     if sel.is_empty():
         return ""
-    yoy = year_on_year(sel)
-    rows = latest(yoy)
-    pick = rows.filter(pl.col("gender") == "totalt")
-    row = (pick if not pick.is_empty() else rows).row(0, named=True)
-    return describe(row, area_phrase=f" i {area}" if area else "")
+    rows = _with_status_prev(year_on_year(sel))
+    rows = latest(rows) if period is None else rows.filter(pl.col("period") == period, pl.col("value").is_not_null())
+    if rows.is_empty():
+        return ""
+    phrase = f" i {area_name(area)}" if area else None
+    by_gender: dict[str, dict] = {}
+    for r in rows.sort("period_end", descending=True).iter_rows(named=True):
+        by_gender.setdefault(r["gender"], r)
+    last = max(r["period_end"] for r in by_gender.values())
+    total = by_gender.get("totalt")
+    if total is not None and total["period_end"] == last:
+        return describe(total, phrase)
+    if "kvinnor" in by_gender and "män" in by_gender:
+        return describe_genders(by_gender["kvinnor"], by_gender["män"], phrase)
+    return describe(max(by_gender.values(), key=lambda r: r["period_end"]), phrase)
+
+
+def _with_status_prev(yoy: pl.DataFrame) -> pl.DataFrame:
+    """Adds `status_prev`: whether the year-earlier value was approximate ('cirka')."""
+    keys = [k for k in SERIES_KEY if k in yoy.columns]
+    prev = (yoy.select(*keys, pl.col("period").alias("period_prev"), pl.col("status").alias("status_prev"))
+            .unique(subset=[*keys, "period_prev"], keep="first"))
+    return yoy.join(prev, on=[*keys, "period_prev"], how="left")
 
 
 def _table(sel: pl.DataFrame, m: Measure, title: str, label_cols: list[str]) -> ExportTable:
@@ -228,17 +304,9 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
     """Ranked horizontal bars by `by` (group or area) for one period; several genders side by side.
     `area_types` limits the areas, e.g. ("sdo",) to rank only the stadsdelsområden."""
     m = measure_of(series, measure)
-    filters = [pl.col("period") == period, pl.col("kind") == kind, pl.col("gender").is_in(list(genders)), pl.col("is_preferred")]
-    if by != "area" and area is not None:
-        filters.append(pl.col("area") == area)
-    if by != "group" and group is not None:
-        filters.append(pl.col("group") == group)
-    sel = slice_rows(obs, series, measure).filter(*filters)
-    if by == "group":
-        sel = sel.filter(pl.col("group") != "")
-    if area_types is not None:
-        sel = sel.filter(pl.col("area_type").is_in(list(area_types)))
-    title = title or f"{m.label_sv} {format_period(period)}"
+    pick = dict(by=by, area=area, group=group, genders=genders, kind=kind, area_types=area_types)
+    sel = _bar_rows(obs, series, measure, [period], **pick)
+    title = title or f"{m.label_sv}{kind_suffix(kind)} {format_period(period)}"
     chart_id = chart_id or f"bars-{series}-{measure}-{by}"
     label_col = "group" if by == "group" else "area"
     table = _table(sel.sort(label_col, "gender"), m, title, ["area" if by == "area" else "group", "Kön"])
@@ -246,11 +314,7 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
         return ChartSpec(chart_id, title, None, table, "", [],
                          empty_message=f"Inga uppgifter för {format_period(period)}.")
     data = _display(sel, m)
-    present = set(data.filter(pl.col("value").is_not_null())["gender"].to_list())
-    g_last = next(g for g in reversed(genders) if g in present)
-    order = (data.filter(pl.col("gender") == g_last).sort("value", descending=True, nulls_last=True)[label_col]
-             .to_list())
-    order += [x for x in data[label_col].unique().to_list() if x not in order]
+    order = _bar_order(data, label_col, genders, m)
     enc = dict(
         y=alt.Y(f"{label_col}:N", title=None, sort=order),
         x=alt.X("value:Q", title=_value_title(m), axis=alt.Axis(labelExpr=axis_format(m))),
@@ -274,14 +338,127 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
     # a fixed step per bar keeps bars thick however few rows there are
     step = alt.Step(22, **{"for": "offset"}) if len(genders) > 1 else alt.Step(30)
     chart = _layer(*layers, height=step)
-    top = data.filter(pl.col("gender") == g_last).sort("value", descending=True, nulls_last=True).row(0, named=True)
-    low = data.filter(pl.col("gender") == g_last, pl.col("value").is_not_null()).sort("value").row(0, named=True)
-    what = "områdena" if by == "area" else "grupperna"
-    sentence = (f"{m.label_sv} {format_period(period)}: högst i {top[label_col]} "
-                f"({top['Värde_text']}) och lägst i {low[label_col]} ({low['Värde_text']}) bland {what} som redovisas."
-                if top[label_col] != low[label_col] else describe(top | {"period_prev": None}, area_phrase=""))
+    ranked = data.filter(pl.col("value").is_not_null(), ~_is_subgroup(label_col))
+    if ranked[label_col].n_unique() == 0:  # only 'varav' groups: they are all there is to rank
+        ranked = data.filter(pl.col("value").is_not_null())
+    if ranked[label_col].n_unique() == 1:
+        sentence = _sentence(_bar_rows(obs, series, measure, [period, *_previous(period)], **pick)
+                             .filter(pl.col(label_col) == ranked[label_col][0]), None, period)
+    else:
+        sentence = _bars_sentence(ranked, m, label_col, f"{m.label_sv}{kind_suffix(kind)} {format_period(period)}",
+                                  "områdena" if by == "area" else "grupperna")
     return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel),
                      alt_text=f"Stapeldiagram: {title}. {sentence}")
+
+
+def _bar_rows(obs: pl.DataFrame, series: str, measure: str, periods: list[str], *, by: str, area: str | None,
+              group: str | None, genders: tuple[str, ...], kind: str,
+              area_types: tuple[str, ...] | None) -> pl.DataFrame:
+    filters = [pl.col("period").is_in(periods), pl.col("kind") == kind, pl.col("gender").is_in(list(genders)),
+               pl.col("is_preferred")]
+    if by != "area" and area is not None:
+        filters.append(pl.col("area") == area)
+    if by != "group" and group is not None:
+        filters.append(pl.col("group") == group)
+    sel = slice_rows(obs, series, measure).filter(*filters)
+    if by == "group":
+        sel = sel.filter(pl.col("group") != "")
+    if area_types is not None:
+        sel = sel.filter(pl.col("area_type").is_in(list(area_types)))
+    return sel
+
+
+def _previous(period: str) -> list[str]:
+    return [p for p in previous_period_labels([period]) if p]
+
+
+def kind_suffix(kind: str) -> str:
+    """' (budget)': a budget, forecast or target must not read as an outcome."""
+    return "" if kind == "utfall" else f" ({kind})"
+
+
+def _is_subgroup(label_col: str) -> pl.Expr:
+    """'varav LSS, ...' is part of another group: ranked against the main groups it misleads."""
+    return pl.col(label_col).str.starts_with("varav ") if label_col == "group" else pl.lit(False)
+
+
+def _bar_order(data: pl.DataFrame, label_col: str, genders: tuple[str, ...], m: Measure) -> list[str]:
+    """Labels from the highest value down: by the total, else (counts) by women and men summed,
+    else by the last gender shown."""
+    valued = data.filter(pl.col("value").is_not_null())
+    present = set(valued["gender"].to_list())
+    if "totalt" not in present and {"kvinnor", "män"} <= present and m.is_additive:
+        ranked = (valued.group_by(label_col).agg(pl.col("value").sum())
+                  .sort(["value", label_col], descending=[True, False]))
+    else:
+        g_last = next(g for g in reversed(genders) if g in present)
+        ranked = data.filter(pl.col("gender") == g_last).sort("value", descending=True, nulls_last=True)
+    order = ranked[label_col].to_list()
+    return order + [x for x in data[label_col].unique().to_list() if x not in order]
+
+
+def _entries(df: pl.DataFrame, m: Measure, label_col: str) -> list[dict]:
+    """One entry per label to rank (highest first): its name in a sentence and its value as shown."""
+    out = [{"label": area_name(r[label_col]) if label_col == "area" else r[label_col], "value": r["value"],
+            "shown": format_number(r["value"], m.decimals, m.unit), "approx": r["status"] == "approximate",
+            "detail": r.get("detail", "")}
+           for r in df.iter_rows(named=True)]
+    return sorted(out, key=lambda e: (-e["value"], e["label"]))
+
+
+def _ends(entries: list[dict], top: bool) -> str:
+    """'Bromma, Hägersten-Älvsjö och Kungsholmen (cirka 2,0 %)': every label showing the end value."""
+    shown = entries[0 if top else -1]["shown"]
+    tied = sorted((e for e in entries if e["shown"] == shown), key=lambda e: _sv_key(e["label"]))
+    approx = "cirka " if any(e["approx"] for e in tied) else ""
+    detail = f": {tied[0]['detail']}" if len(tied) == 1 and tied[0]["detail"] else ""
+    return f"{names([e['label'] for e in tied])} ({approx}{shown}{detail})"
+
+
+def _sv_key(label: str) -> str:
+    """Swedish alphabetical order: å, ä, ö after z."""
+    return label.lower().translate({ord("å"): "{", ord("ä"): "|", ord("ö"): "}"})
+
+
+def _rank_text(entries: list[dict]) -> str:
+    """'högst i A (x) och lägst i B (y)'; when every label shows the same value: 'x i A och B'."""
+    if entries[0]["shown"] == entries[-1]["shown"]:
+        approx = "cirka " if any(e["approx"] for e in entries) else ""
+        return f"{approx}{entries[0]['shown']} i {names(sorted((e['label'] for e in entries), key=_sv_key))}"
+    return f"högst i {_ends(entries, True)} och lägst i {_ends(entries, False)}"
+
+
+def _bars_sentence(ranked: pl.DataFrame, m: Measure, label_col: str, head: str, what: str) -> str:
+    """The ranking in words. Without a total, counts are ranked by women and men summed (and say
+    so), shares per gender: one gender never stands for both."""
+    present = set(ranked["gender"].to_list())
+    if "totalt" in present or not {"kvinnor", "män"} <= present:
+        gender = "totalt" if "totalt" in present else next(iter(present))
+        who = "" if gender == "totalt" else f", {gender}"
+        entries = _entries(ranked.filter(pl.col("gender") == gender), m, label_col)
+        return f"{head}{who}: {_rank_text(entries)} bland {what} som redovisas."
+    if m.is_additive:
+        entries = _entries(_summed(ranked, m, label_col), m, label_col)
+        return f"{head}, kvinnor och män sammanlagt: {_rank_text(entries)} bland {what} som redovisas."
+    parts = [f"bland {g} {_rank_text(_entries(ranked.filter(pl.col('gender') == g), m, label_col))}"
+             for g in ("kvinnor", "män")]
+    return f"{head}: {parts[0]}, {parts[1]}."
+
+
+def _summed(ranked: pl.DataFrame, m: Measure, label_col: str) -> pl.DataFrame:
+    """Women + men per label with both (the parts kept for the sentence: '1 432: 735 kvinnor och 697 män')."""
+    wide = (ranked.filter(pl.col("gender").is_in(["kvinnor", "män"]))
+            .group_by(label_col, maintain_order=True)
+            .agg(pl.col("value").filter(pl.col("gender") == "kvinnor").first().alias("k"),
+                 pl.col("value").filter(pl.col("gender") == "män").first().alias("m"),
+                 (pl.col("status") == "approximate").any().alias("approx"))
+            .filter(pl.col("k").is_not_null(), pl.col("m").is_not_null()))
+    detail = [f"{format_number(k, m.decimals)} kvinnor och {format_number(v, m.decimals)} män"
+              for k, v in zip(wide["k"].to_list(), wide["m"].to_list())]
+    return wide.select(
+        pl.col(label_col), (pl.col("k") + pl.col("m")).alias("value"),
+        pl.when(pl.col("approx")).then(pl.lit("approximate")).otherwise(pl.lit("")).alias("status"),
+        pl.Series("detail", detail, dtype=pl.String))
 
 
 class _Values:
@@ -306,7 +483,7 @@ def choropleth(obs: pl.DataFrame, series: str, measure: str, *, period: str, gen
     from ..geo import attribution, district_features
 
     m = measure_of(series, measure)
-    title = title or f"{m.label_sv} per stadsdelsområde, {format_period(period)}"
+    title = title or f"{m.label_sv}{kind_suffix(kind)} per stadsdelsområde, {format_period(period)}"
     chart_id = chart_id or f"karta-{series}-{measure}"
     sel = slice_rows(obs, series, measure).filter(pl.col("period") == period,
                      pl.col("gender") == gender, pl.col("group") == group, pl.col("kind") == kind,
@@ -348,10 +525,8 @@ def choropleth(obs: pl.DataFrame, series: str, measure: str, *, period: str, gen
     chart = _layer(missing, filled, labels, data=geo, height=520)
     shown = sorted(values)
     lacking = [d for d in districts() if d not in values]
-    top = data.sort("value", descending=True, nulls_last=True).row(0, named=True)
-    low = data.filter(pl.col("value").is_not_null()).sort("value").row(0, named=True)
-    sentence = (f"{m.label_sv} {format_period(period)} var högst i {top['area']} ({top['Värde_text']}) "
-                f"och lägst i {low['area']} ({low['Värde_text']}).")
+    entries = _entries(data.filter(pl.col("value").is_not_null()), m, "area")
+    sentence = f"{m.label_sv}{kind_suffix(kind)} {format_period(period)} var {_rank_text(entries)}."
     if lacking:
         sentence += f" Uppgift saknas för {len(lacking)} av 13 stadsdelsområden."
     notes = [f"Grått på kartan: uppgift saknas för {', '.join(lacking)}."] if lacking else []

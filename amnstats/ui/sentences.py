@@ -9,7 +9,7 @@ import html
 import math
 from functools import lru_cache
 
-from ..catalogue import measures
+from ..catalogue import areas, measures
 from ..numbers import format_number
 from ..paths import CATALOGUE_DIR
 from ..periods import PeriodError, parse_period
@@ -17,6 +17,9 @@ from .fmt import lower_first, measure_label
 
 MONTHS_LONG = ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september",
                "oktober", "november", "december"]
+# How a figure that is not an outcome is named in a comparison ('än budgeten för 2025').
+KIND_NOUNS = {"budget": "budgeten", "prognos": "prognosen", "målvärde": "målet"}
+TARGET_OWNERS = {"nämnden": "Nämndens mål", "kf": "KF:s mål"}
 
 
 @lru_cache(maxsize=1)
@@ -26,11 +29,31 @@ def _subjects() -> dict[tuple[str, str], str]:
         return {(r["series"], r["measure"]): r["subject_sv"] for r in csv.DictReader(fh)}
 
 
+def _fallback_noun(series: str, measure: str) -> str:
+    """A label without a written subject: lower-cased, or quoted whole when it is 'Serie: mått'
+    (lower-casing would touch a proper noun, and a colon cannot stand mid-sentence)."""
+    label = measure_label(series, measure)
+    return f"måttet ”{label}”" if ":" in label else lower_first(label)
+
+
 def subject(series: str, measure: str) -> str:
     """'Arbetslösheten', 'Antalet inskrivna unika individer på Jobbtorg' (sentence start)."""
     if s := _subjects().get((series, measure)):
         return s
-    return f"Värdet för {lower_first(measure_label(series, measure))}"
+    return f"Värdet för {_fallback_noun(series, measure)}"
+
+
+def noun(series: str, measure: str) -> str:
+    """The subject inside a sentence: 'Budgeten för antalet helårsplatser i sfi'."""
+    if s := _subjects().get((series, measure)):
+        return lower_first(s)
+    return _fallback_noun(series, measure)
+
+
+def area_name(area: str) -> str:
+    """An area inside a sentence: 'i riket', but names of places as they are ('i Bromma')."""
+    known = areas().get(area)
+    return lower_first(area) if known is not None and known.area_type == "country" else area
 
 
 def period_phrase(label: str) -> str:
@@ -57,6 +80,15 @@ def period_phrase(label: str) -> str:
     return f"under läsåret {label}"
 
 
+def _for_period(label: str) -> str:
+    """What a budget, forecast or target is for: 'för 2026', 'för december 2024'."""
+    phrase = period_phrase(label)
+    for lead in ("under ", "i "):
+        if phrase.startswith(lead):
+            return "för " + phrase[len(lead):]
+    return phrase
+
+
 def _comparison(prev_label: str) -> str:
     try:
         p = parse_period(prev_label)
@@ -69,36 +101,99 @@ def _isnum(x) -> bool:
     return x is not None and not (isinstance(x, float) and math.isnan(x))
 
 
+def _value(row: dict) -> str:
+    m = measures()[(row["series"], row["measure"])]
+    return ("cirka " if row.get("status") == "approximate" else "") + format_number(row["value"], m.decimals, m.unit)
+
+
+def _head(row: dict, area_phrase: str | None, who: str = "", inside: bool = False) -> str:
+    """Subject, group, area and gender: 'Andelen avslut till arbete (LSS) i Stockholm bland män';
+    `inside` for the middle of a sentence ('Budgeten för antalet ...')."""
+    where = area_phrase or (f" i {area_name(row['area'])}" if row.get("area") else "")
+    group = f" ({row['group']})" if row.get("group") else ""
+    lead = (noun if inside else subject)(row["series"], row["measure"])
+    return f"{lead}{group}{where}{who}"
+
+
+def _claim(row: dict, area_phrase: str | None, who: str) -> str:
+    """'<subject> var <value> under 2023': budgets, forecasts and targets are not written as outcomes."""
+    kind, period, value = row.get("kind") or "utfall", row["period"], _value(row)
+    if kind == "budget":
+        return f"Budgeten för {_head(row, area_phrase, who, inside=True)} är {value} {_for_period(period)}"
+    if kind == "prognos":
+        return f"{_head(row, area_phrase, who)} beräknas till {value} {_for_period(period)}"
+    if kind == "målvärde":
+        owner = TARGET_OWNERS.get(row.get("target_setter") or "", "Målet")
+        return f"{owner} för {_head(row, area_phrase, who, inside=True)} är {value} {_for_period(period)}"
+    return f"{_head(row, area_phrase, who)} var {value} {period_phrase(period)}"
+
+
+def _change(row: dict) -> str:
+    """', 0,4 procentenheter högre än ett år tidigare' (empty when there is nothing to compare)."""
+    m = measures()[(row["series"], row["measure"])]
+    change = row.get("change_abs")
+    if not (_isnum(change) and row.get("period_prev")):
+        return ""
+    cmp = _comparison(row["period_prev"])
+    if kind_noun := KIND_NOUNS.get(row.get("kind") or "utfall"):  # a budget against last year's budget
+        cmp = f"{kind_noun} för {cmp}" if cmp[0].isdigit() else f"{kind_noun} {cmp}"
+    than = f"än {cmp}"
+    if round(change, m.decimals if m.unit != "procent" else 1) == 0:
+        return f", oförändrat jämfört med {cmp}"
+    if m.unit == "procent":
+        return f", {format_number(abs(change), 1)} procentenheter {'högre' if change > 0 else 'lägre'} {than}"
+    if m.is_additive:
+        pct = row.get("change_pct")
+        pct_text = f" ({'+' if change > 0 else '−'}{format_number(abs(pct), 1)} %)" if _isnum(pct) else ""
+        return f", {format_number(abs(change), m.decimals)} {'fler' if change > 0 else 'färre'} {than}{pct_text}"
+    return f", {format_number(abs(change), m.decimals, m.unit)} {'högre' if change > 0 else 'lägre'} {than}"
+
+
 def describe(row: dict, area_phrase: str | None = None) -> str:
     """One sentence for one row of `metrics.year_on_year` output (series, measure, area,
-    gender, period, value, value_prev, change_abs, change_pct, unit, status)."""
-    m = measures()[(row["series"], row["measure"])]
+    gender, period, value, value_prev, change_abs, change_pct, unit, status, kind)."""
     who = {"kvinnor": " bland kvinnor", "män": " bland män"}.get(row.get("gender", "totalt"), "")
-    where = area_phrase or (f" i {row['area']}" if row.get("area") else "")
     if not _isnum(row.get("value")):
-        return f"Uppgift saknas för {row['area']}{who} {period_phrase(row['period'])}."
-    approx = "cirka " if row.get("status") == "approximate" else ""
-    value = format_number(row["value"], m.decimals, m.unit)
-    group = f" ({row['group']})" if row.get("group") else ""
-    text = f"{subject(row['series'], row['measure'])}{group}{where}{who} var {approx}{value} {period_phrase(row['period'])}"
-    change = row.get("change_abs")
-    if _isnum(change) and row.get("period_prev"):
-        cmp = _comparison(row["period_prev"])
-        than = f"än {cmp}"
-        if round(change, m.decimals if m.unit != "procent" else 1) == 0:
-            text += f", oförändrat jämfört med {cmp}"
-        elif m.unit == "procent":
-            word = "högre" if change > 0 else "lägre"
-            text += f", {format_number(abs(change), 1)} procentenheter {word} {than}"
-        elif m.is_additive:
-            word = "fler" if change > 0 else "färre"
-            pct = row.get("change_pct")
-            pct_text = f" ({'+' if change > 0 else '−'}{format_number(abs(pct), 1)} %)" if _isnum(pct) else ""
-            text += f", {format_number(abs(change), m.decimals)} {word} {than}{pct_text}"
-        else:
-            word = "högre" if change > 0 else "lägre"
-            text += f", {format_number(abs(change), m.decimals, m.unit)} {word} {than}"
-    return text + "."
+        return f"Uppgift saknas för {area_name(row['area'])}{who} {period_phrase(row['period'])}."
+    return _claim(row, area_phrase, who) + _change(row) + "."
+
+
+def describe_genders(women: dict, men: dict, area_phrase: str | None = None) -> str:
+    """Women and men in one sentence, where a chart shows both and no total: 'Andelen avslut till
+    arbete i Stockholm var 50,4 % bland kvinnor och 60,6 % bland män under 2023.' The values a
+    year earlier follow in a second sentence."""
+    if not (_isnum(women.get("value")) and _isnum(men.get("value"))) or (women.get("kind") or "utfall") != "utfall":
+        return " ".join(describe(r, area_phrase) for r in (women, men))
+    head, (w, m) = _head(women, area_phrase), (_value(women), _value(men))
+    if women["period"] == men["period"]:
+        text = f"{head} var {w} bland kvinnor och {m} bland män {period_phrase(women['period'])}."
+    else:
+        text = (f"{head} var {w} bland kvinnor {period_phrase(women['period'])} "
+                f"och {m} bland män {period_phrase(men['period'])}.")
+    return text + _earlier(women, men)
+
+
+def _earlier(women: dict, men: dict) -> str:
+    """' Under 2022 var motsvarande värden 48,3 % och 57,6 %.' when a year-earlier value is there."""
+    prev = women.get("period_prev")
+    if women["period"] != men["period"] or not prev:
+        return ""
+    has = [(g, r) for g, r in (("kvinnor", women), ("män", men)) if _isnum(r.get("value_prev"))]
+    if not has:
+        return ""
+    opening = period_phrase(prev)
+    opening = opening[0].upper() + opening[1:]
+    texts = [_value(r | {"value": r["value_prev"], "status": r.get("status_prev") or ""}) for _, r in has]
+    if len(has) == 2:
+        return f" {opening} var motsvarande värden {texts[0]} och {texts[1]}."
+    return f" {opening} var motsvarande värde bland {has[0][0]} {texts[0]}."
+
+
+def names(labels: list[str], cap: int = 3) -> str:
+    """'Bromma', 'Bromma och Kungsholmen', 'A, B och C'; more than `cap`: 'A, B, C med flera'."""
+    if len(labels) > cap:
+        return ", ".join(labels[:cap]) + " med flera"
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " och " + labels[-1]
 
 
 def changes_html(rows: list[dict]) -> str:
