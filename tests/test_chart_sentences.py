@@ -254,3 +254,38 @@ def test_a_year_series_with_a_missing_year_breaks_on_a_category_axis():
     assert x["sort"] == ["2019", "2020", "2021", "2022", "2023"]  # the missing year has its place
     totals = _line_paths(_svg(spec), theme.GENDER_COLORS["totalt"])
     assert len(totals) == 1 and totals[0].count("M") == 2
+
+
+# ----------------------------------------------------------------- Mål och utfall
+
+def _legends(spec: dict) -> dict[str, list]:
+    """Legend title -> its domain, for every colour or shape scale of a layered chart."""
+    out: dict[str, list] = {}
+    for layer in spec.get("layer", [spec]):
+        for channel in ("color", "shape"):
+            enc = layer.get("encoding", {}).get(channel)
+            if isinstance(enc, dict) and enc.get("legend", {}) is not None and "scale" in enc:
+                out.setdefault(enc.get("title", channel), enc["scale"]["domain"])
+    return out
+
+
+def test_a_target_chart_lists_only_what_it_draws_and_keeps_missing_years_on_its_axis():
+    measure = next(m for (s, m), x in catalogue.measures().items() if s == "indicator" and x.unit == "procent")
+    obs = make_obs("indicator", measure, [
+        {"period": "2021", "value": 70.0}, {"period": "2024", "value": 74.0},
+        {"period": "2024", "value": 72.0, "kind": "målvärde", "target_setter": "nämnden"}])
+    spec = charts.targets(obs, measure).chart.to_dict()
+    legends = _legends(spec)
+    assert legends["Utfall"] == ["totalt"]  # no Kvinnor and Män where only totalt is drawn
+    assert legends["Mål"] == ["Nämndens mål"]  # no KF:s mål where the chart has none
+    x_domains = [layer["encoding"]["x"]["scale"]["domain"] for layer in spec["layer"]
+                 if "scale" in layer["encoding"]["x"]]
+    assert x_domains and all(d == ["2021", "2022", "2023", "2024"] for d in x_domains)
+    assert any(layer["mark"]["type"] == "tick" for layer in spec["layer"])  # one target: across the period's bars
+
+
+def test_gender_scale_keeps_each_genders_colour_for_the_genders_drawn():
+    full, women_total = theme.gender_scale().to_dict(), theme.gender_scale(["totalt", "kvinnor"]).to_dict()
+    assert women_total["domain"] == ["kvinnor", "totalt"]
+    colour = dict(zip(full["domain"], full["range"]))
+    assert women_total["range"] == [colour["kvinnor"], colour["totalt"]]

@@ -140,7 +140,7 @@ def trend(obs: pl.DataFrame, series: str, measure: str, *, area: str = "Stockhol
     base = alt.Chart(drawn).encode(
         x=x,
         y=alt.Y("value:Q", title=_value_title(m), axis=alt.Axis(labelExpr=axis_format(m))),
-        color=alt.Color("gender:N", title="Kön", scale=theme.gender_scale(),
+        color=alt.Color("gender:N", title="Kön", scale=theme.gender_scale(drawn["gender"].unique().to_list()),
                         legend=alt.Legend(labelExpr="{'kvinnor':'Kvinnor','män':'Män','totalt':'Totalt'}[datum.label]")),
         tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Kön:N"),
                  alt.Tooltip("Värde_text:N", title=m.label_sv)],
@@ -322,7 +322,7 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
                  alt.Tooltip("Kön:N"), alt.Tooltip("Värde_text:N", title=m.label_sv)],
     )
     if len(genders) > 1:
-        enc["color"] = alt.Color("gender:N", title="Kön", scale=theme.gender_scale(),
+        enc["color"] = alt.Color("gender:N", title="Kön", scale=theme.gender_scale(data["gender"].unique().to_list()),
                                  legend=alt.Legend(labelExpr="{'kvinnor':'Kvinnor','män':'Män','totalt':'Totalt'}[datum.label]"))
         enc["yOffset"] = alt.YOffset("gender:N", sort=list(genders))
     else:
@@ -595,33 +595,42 @@ def targets(obs: pl.DataFrame, measure: str, *, group: str = "", area: str = "St
     goal = data.filter(pl.col("kind") == "målvärde", pl.col("value").is_not_null())
     if outcome.filter(pl.col("value").is_not_null()).is_empty() and goal.is_empty():
         return ChartSpec(chart_id, title, None, table, "", [], empty_message="Inga uppgifter för indikatorn.")
-    periods = data.sort("period_start")["Period_text"].unique(maintain_order=True).to_list()
-    x = alt.X("Period_text:N", title=None, sort=periods, axis=alt.Axis(labelAngle=0))
+    # years without figures stay on the axis, empty: equally spaced categories must not hide a gap
+    periods = _with_missing_years(data.sort("period_start").select("Period_text", "period_type").unique(
+        maintain_order=True))
+    x = alt.X("Period_text:N", title=None, sort=periods, scale=alt.Scale(domain=periods), axis=alt.Axis(labelAngle=0))
     y_axis = alt.Axis(labelExpr=axis_format(m))
     layers = []
     if not outcome.is_empty():
         ob = alt.Chart(outcome).encode(
             x=x, xOffset=alt.XOffset("gender:N", sort=list(GENDERS)),
             y=alt.Y("value:Q", title=_value_title(m), axis=y_axis),
-            color=alt.Color("gender:N", title="Utfall", scale=theme.gender_scale(),
+            color=alt.Color("gender:N", title="Utfall", scale=theme.gender_scale(outcome["gender"].unique().to_list()),
                             legend=alt.Legend(labelExpr="{'kvinnor':'Kvinnor','män':'Män','totalt':'Totalt'}[datum.label]")),
             tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Kön:N"),
                      alt.Tooltip("Värde_text:N", title="Utfall")])
         layers.append(ob.mark_bar())
     if not goal.is_empty():
-        domain = list(TARGET_LABELS.values())
+        present = set(goal["Serie"].to_list())  # the legend lists only the targets the chart has
+        labels = [v for v in TARGET_LABELS.values() if v in present] or sorted(present)
+        styles = dict(zip(TARGET_LABELS.values(), [("diamond", theme.TEXT), ("triangle-down", theme.PALETTE[3])]))
         legend = alt.Legend(symbolSize=260, symbolStrokeWidth=1.5)  # as large as the markers, legible on a projector
-        gb = alt.Chart(goal).encode(
-            # nämndens and KF:s markers side by side: equal targets must not hide one another
-            x=x, xOffset=alt.XOffset("Serie:N", scale=alt.Scale(domain=domain, paddingOuter=0.5)),
-            y=alt.Y("value:Q", axis=y_axis),
-            shape=alt.Shape("Serie:N", title="Mål", legend=legend,
-                            scale=alt.Scale(domain=domain, range=["diamond", "triangle-down"])),
-            color=alt.Color("Serie:N", title="Mål", legend=legend,
-                            scale=alt.Scale(domain=domain, range=[theme.TEXT, theme.PALETTE[3]])),
+        enc = dict(
+            x=x, y=alt.Y("value:Q", axis=y_axis),
+            shape=alt.Shape("Serie:N", title="Mål", legend=legend, scale=alt.Scale(
+                domain=labels, range=[styles.get(v, ("circle", theme.TEXT))[0] for v in labels])),
+            color=alt.Color("Serie:N", title="Mål", legend=legend, scale=alt.Scale(
+                domain=labels, range=[styles.get(v, ("circle", theme.TEXT))[1] for v in labels])),
             tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Serie:N", title="Mål"),
                      alt.Tooltip("Värde_text:N", title="Målvärde")])
+        if len(labels) > 1:  # nämndens and KF:s markers side by side: equal targets must not hide one another
+            enc["xOffset"] = alt.XOffset("Serie:N", scale=alt.Scale(domain=labels, paddingOuter=0.5))
+        gb = alt.Chart(goal).encode(**enc)
         layers.append(gb.mark_point(size=320, filled=True, opacity=1, stroke="#ffffff", strokeWidth=1.5))
+        if len(labels) == 1:  # one target: a line across all the period's bars, the target for the whole
+            colour = styles.get(labels[0], ("", theme.TEXT))[1]
+            layers.append(alt.Chart(goal).mark_tick(thickness=3, opacity=0.9, color=colour)
+                          .encode(x=x, y=alt.Y("value:Q", axis=y_axis), tooltip=enc["tooltip"]))
     chart = _layer(*layers, height=360, resolve=alt.Resolve(scale=alt.ScaleResolveMap(
         color="independent", shape="independent", xOffset="independent")))
     from ..metrics import latest as _latest
@@ -636,6 +645,17 @@ def targets(obs: pl.DataFrame, measure: str, *, group: str = "", area: str = "St
     else:
         sentence = "Indikatorn har mål men inget redovisat utfall."
     return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel), alt_text=f"Diagram: {title}. {sentence}")
+
+
+def _with_missing_years(periods: pl.DataFrame) -> list[str]:
+    """The period labels in order, with the years between the first and last year that have no
+    figures put in their place ('2023', '2024', '2025', '2026' where 2024 and 2025 are missing)."""
+    out: list[str] = []
+    for label, ptype in periods.iter_rows():
+        if ptype == "year" and out and (prev := next((p for p in reversed(out) if p.isdigit()), None)):
+            out += [str(y) for y in range(int(prev) + 1, int(label)) if str(y) not in out]
+        out.append(label)
+    return out
 
 
 # The slideshow rebuilds a chart from how it was built: builder name and arguments (JSON-safe).

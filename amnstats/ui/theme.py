@@ -33,8 +33,11 @@ def sv_month_expr(expr: str = "datum.value") -> str:
     return f"{MONTHS_JS}[month({expr})] + ' ' + year({expr})"
 
 
-def gender_scale() -> alt.Scale:
-    return alt.Scale(domain=list(GENDER_COLORS), range=list(GENDER_COLORS.values()))
+def gender_scale(present=None) -> alt.Scale:
+    """Each gender's own colour; `present` (the genders drawn) keeps the legend to those, so a
+    chart of totalt only does not list Kvinnor and Män."""
+    domain = [g for g in GENDER_COLORS if present is None or g in set(present)]
+    return alt.Scale(domain=domain, range=[GENDER_COLORS[g] for g in domain])
 
 
 def config(large: bool = False) -> dict:
