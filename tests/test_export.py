@@ -9,10 +9,11 @@ import xml.etree.ElementTree as ET
 import openpyxl
 import polars as pl
 import pytest
+from PIL import Image
 from pptx import Presentation
 
 from amnstats import store
-from amnstats.ui import charts, export, meeting_pack, theme
+from amnstats.ui import charts, export, meeting_pack, panel, theme
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,71 @@ def test_svg_is_valid_and_uses_swedish_numbers(spec):
     texts = "".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
     assert "3\u00a0237" in texts  # Försörjningsstöd 2023, with a no-break space
     assert "Försörjningsstöd" in texts
+
+
+@pytest.fixture(scope="module")
+def map_spec():
+    obs = store.load_observations()
+    return charts.choropleth(obs, "unemployment", "arbetslosa_andel", period="2022-12")
+
+
+def svg_texts(svg: bytes) -> list[str]:
+    """Each text element's words, its lines (tspans) joined by spaces."""
+    root = ET.fromstring(svg.decode("utf-8"))
+    return [" ".join(" ".join(t.itertext()).split()) for t in root.iter() if t.tag.endswith("}text")]
+
+
+def captioned(s, sources=None) -> dict:
+    return {"title": s.title, "source": panel.source_line(s.sources if sources is None else sources)}
+
+
+@pytest.mark.parametrize("name", ["spec", "map_spec"])
+def test_svg_carries_title_and_every_source(name, request):
+    s = request.getfixturevalue(name)  # a layer of bars, and the map (layers of geoshapes)
+    assert not any("Källa" in t for t in svg_texts(export.chart_svg(theme.apply(s.chart))))
+    texts = svg_texts(export.chart_svg(theme.apply(s.chart), **captioned(s)))
+    assert s.title in texts
+    source = next(t for t in texts if t.startswith("Källa: "))
+    assert all(src in source for src in s.sources) and len(s.sources) >= 1
+
+
+def content_rows(png: bytes) -> list[int]:
+    """The darkest grey value of each row with anything drawn on it, top to bottom."""
+    img = Image.open(io.BytesIO(png)).convert("L")
+    w, h = img.size
+    px = img.load()
+    rows = [min(px[x, y] for x in range(w)) for y in range(h)]
+    return [v for v in rows if v < 250]
+
+
+def test_png_has_the_title_on_top_and_the_source_in_grey_at_the_bottom(map_spec):
+    chart = theme.apply(map_spec.chart)
+    bare = Image.open(io.BytesIO(export.chart_png(chart, scale=1))).size
+    png = export.chart_png(chart, scale=2, **captioned(map_spec))
+    w, h = Image.open(io.BytesIO(png)).size
+    assert h >= 2 * (bare[1] + 18 + 2 * 14) and w <= 2 * (bare[0] + 30)  # two source lines; no wider than the chart
+    rows = content_rows(png)
+    assert min(rows[:10]) <= 0x30  # the title's near-black text comes first
+    assert all(v >= 0x50 for v in rows[-10:])  # last: the source's grey (#555), no chart marks
+
+
+def test_long_source_list_wraps_and_keeps_every_part(spec):
+    sources = spec.sources + [f"Arbetsmarknadsrapport {y} för arbetsmarknadsnämnden, rad {y - 1800}, {y - 1799}"
+                              for y in range(2015, 2023)] + ["SCB, Registerbaserad arbetsmarknadsstatistik (BAS)"]
+    chart = theme.apply(spec.chart)
+    svg = export.chart_svg(chart, **captioned(spec, sources))
+    root = ET.fromstring(svg.decode("utf-8"))
+    source = next(t for t in root.iter() if t.tag.endswith("}text") and "Källa" in "".join(t.itertext()))
+    assert len([t for t in source if t.tag.endswith("tspan")]) >= 3  # split into lines, not one cut-off line
+    words = " ".join(" ".join(source.itertext()).split())
+    assert all(src in words for src in sources)
+    bare = png_size(export.chart_png(chart, scale=1))
+    assert png_size(export.chart_png(chart, scale=1, **captioned(spec, sources)))[0] <= bare[0] + 30  # not widened
+
+
+def test_no_caption_leaves_the_chart_as_it_was(spec):
+    # the meeting pack writes title and source on the slide: its pictures stay bare
+    assert export._spec(theme.apply(spec.chart)) == theme.apply(spec.chart).to_dict() | {"width": export.SLIDE_WIDTH_PX}
 
 
 def test_csv_has_swedish_format_and_source(spec):

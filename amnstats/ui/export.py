@@ -5,6 +5,7 @@ PowerPoint file. Pure functions returning bytes, tested without a browser."""
 from __future__ import annotations
 
 import io
+import textwrap
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,6 +14,7 @@ import polars as pl
 import vl_convert as vlc
 
 from ..numbers import format_number
+from . import theme
 
 SV_FORMAT_LOCALE = {"decimal": ",", "thousands": "\u00a0", "grouping": [3], "currency": ["", "\u00a0kr"]}
 SV_TIME_LOCALE = {
@@ -39,19 +41,47 @@ class ExportTable:
 SLIDE_WIDTH_PX = 900  # charts are 'stretch' on screen; a file needs a width of its own
 
 
-def _spec(chart: alt.TopLevelMixin) -> dict:
+# Vega-Lite allows these only on the outermost spec: they move there when a chart gets its caption
+_TOP_LEVEL_ONLY = ("$schema", "config", "datasets", "background", "padding", "autosize", "usermeta")
+CHARS_PER_EM = 0.55  # average glyph width (Arial-like) with some room: a line wraps early rather than overflow
+
+
+def _spec(chart: alt.TopLevelMixin, title: str = "", source: str = "") -> dict:
+    """The chart as a Vega-Lite spec; with a title and source, the image carries both (a picture
+    put on a slide keeps its source): title above, source wrapped below, left-aligned with the chart."""
     spec = chart.to_dict()
     spec.setdefault("width", SLIDE_WIDTH_PX)
-    return spec
+    if not (title or source):
+        return spec
+    outer = {k: spec.pop(k) for k in _TOP_LEVEL_ONLY if k in spec}
+    config = outer.get("config", {})
+    width = spec["width"] if isinstance(spec["width"], (int, float)) else SLIDE_WIDTH_PX
+    if title:
+        spec["title"] = {"text": _lines(title, width, config.get("title", {}).get("fontSize", 18)),
+                         "anchor": "start", "frame": "bounds", "offset": 12}
+    if source:
+        # on the outer spec: below everything of the chart's, legends too; "bounds": flush left with the title
+        size = config.get("axis", {}).get("labelFontSize", 14)
+        outer["title"] = {"text": _lines(source, width, size), "orient": "bottom", "anchor": "start", "frame": "bounds",
+                          "fontSize": size, "fontWeight": "normal", "color": theme.MUTED,
+                          "lineHeight": round(size * 1.3), "offset": 16}
+    outer.setdefault("padding", 12)  # room at the edges of a slide picture
+    return outer | {"vconcat": [spec]}  # a one-chart concat: a title of its own for the source
 
 
-def chart_png(chart: alt.TopLevelMixin, scale: float = 3.0) -> bytes:
-    return vlc.vegalite_to_png(_spec(chart), scale=scale, format_locale=SV_FORMAT_LOCALE,
+def _lines(text: str, width_px: float, font_size: float) -> list[str]:
+    """Text wrapped to the chart's width; Vega draws a list as lines and cuts none (title limit 0)."""
+    return textwrap.wrap(text, width=max(20, int(width_px / (CHARS_PER_EM * font_size))),
+                         break_long_words=False, break_on_hyphens=False) or [text]
+
+
+def chart_png(chart: alt.TopLevelMixin, scale: float = 3.0, title: str = "", source: str = "") -> bytes:
+    return vlc.vegalite_to_png(_spec(chart, title, source), scale=scale, format_locale=SV_FORMAT_LOCALE,
                                time_format_locale=SV_TIME_LOCALE)
 
 
-def chart_svg(chart: alt.TopLevelMixin) -> bytes:
-    return vlc.vegalite_to_svg(_spec(chart), format_locale=SV_FORMAT_LOCALE,
+def chart_svg(chart: alt.TopLevelMixin, title: str = "", source: str = "") -> bytes:
+    return vlc.vegalite_to_svg(_spec(chart, title, source), format_locale=SV_FORMAT_LOCALE,
                                time_format_locale=SV_TIME_LOCALE).encode("utf-8")
 
 

@@ -170,11 +170,12 @@ def _table(spec: ChartSpec) -> None:
 def _downloads(spec: ChartSpec) -> None:
     chart = spec.chart  # themed only when a file is asked for
     name = spec.id
+    caption = {"title": spec.title, "source": source_line(spec.sources)}  # in the image: it may end up on a slide
     cols = st.columns(4)
-    cols[0].download_button("PNG (bild)", data=lambda: export.chart_png(theme.apply(chart)), file_name=f"{name}.png",
-                            mime="image/png", key=f"png-{name}", on_click="ignore")
-    cols[1].download_button("SVG (vektor)", data=lambda: export.chart_svg(theme.apply(chart)), file_name=f"{name}.svg",
-                            mime="image/svg+xml", key=f"svg-{name}", on_click="ignore")
+    cols[0].download_button("PNG (bild)", data=lambda: export.chart_png(theme.apply(chart), **caption),
+                            file_name=f"{name}.png", mime="image/png", key=f"png-{name}", on_click="ignore")
+    cols[1].download_button("SVG (vektor)", data=lambda: export.chart_svg(theme.apply(chart), **caption),
+                            file_name=f"{name}.svg", mime="image/svg+xml", key=f"svg-{name}", on_click="ignore")
     cols[2].download_button("CSV", data=lambda: export.table_csv(spec.table), file_name=f"{name}.csv",
                             mime="text/csv", key=f"csv-{name}", on_click="ignore")
     cols[3].download_button("Excel", data=lambda: export.table_xlsx(spec.table), file_name=f"{name}.xlsx",
