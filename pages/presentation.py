@@ -9,8 +9,10 @@ import streamlit as st
 
 from amnstats.ui import charts, export, meeting_pack, panel, presentation, state, theme
 
-# projected, a slide has the screen to itself: no page title above it (the slide's own title is its heading)
-if not presentation.is_on():
+# projected, a slide has the screen to itself: the page title is there for screen readers only
+if presentation.is_on():
+    st.html("<h1 class='amn-visually-hidden'>Presentation</h1>")
+else:
     st.title("Presentation")
 items = presentation.chosen()
 obs = state.observations()

@@ -37,6 +37,9 @@ h1 { font-size: 2.6rem !important; } h3 { font-size: 2.0rem !important; }
 """
 CSS_ALWAYS = """
 <style>
+/* read by screen readers, not shown (the Presentation page's title on a projected slide) */
+.amn-visually-hidden { position: absolute !important; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+  white-space: nowrap; margin: -1px; padding: 0; border: 0; }
 /* the sentence under each chart (st.html) */
 [data-testid="stHtml"] p.amn-sentence { font-size: 1.1rem; line-height: 1.6; margin: 0.2rem 0 0.2rem 0; }
 /* Översikt's largest changes, each with its source in grey */
