@@ -158,9 +158,9 @@ def commit_form(result, upload, data: bytes, series: str, measure: str, generati
     """Title, producer, licence and Importera; an import of the same file is explained before it is tried."""
     earlier = imports.active_import(result.file_hash)
     if earlier is not None:
-        st.warning(f"Den här filen är redan importerad ({earlier['title']}, {fmt.local_time(earlier['uploaded_at'])}, "
-                   f"{earlier['uploaded_by']}). Vill du importera den med en annan koppling: ångra den importen under "
-                   "Historik nedan först.")
+        when = fmt.local_time(earlier["uploaded_at"])
+        st.warning(f"Den här filen är redan importerad ({earlier['title']}, {when}, {earlier['uploaded_by']}). "
+                   "Vill du importera den med en annan koppling: ångra den importen under Historik nedan först.")
     with st.form("spara"):
         st.subheader("Spara")
         title = st.text_input("Titel", value=f"{cat[(series, measure)].label_sv} ({upload.name})")
@@ -174,7 +174,7 @@ def commit_form(result, upload, data: bytes, series: str, measure: str, generati
         with st.spinner(f"Sparar {format_number(len(result.observations))} värden och bygger om statistiken …"):
             outcome = imports.commit(data, upload.name, result.mapping, uploaded_by=access.current_user(),
                                      producer=producer, licence=licence, title=title, prepared=result,
-                                     sheet=result.table.sheet or None)  # the sheet read, also when picked for the analyst
+                                     sheet=result.table.sheet or None)  # the sheet read, also one picked for it
     except InputError as exc:
         show_problems(exc.problems, exc.headline)
         return
@@ -191,23 +191,35 @@ def commit_form(result, upload, data: bytes, series: str, measure: str, generati
     st.rerun()
 
 
+def show_diff(diff: pl.DataFrame, nothing: str) -> pl.DataFrame:
+    """The counts per measure and the first 500 new or changed values, in Swedish format, of an
+    upload's or a fetch's preview; returns the new and changed rows."""
+    st.dataframe(summary_table(diff).to_pandas(), hide_index=True, width="stretch")
+    changed = diff.filter(pl.col("change") != "oförändrad")
+    if changed.is_empty():
+        st.info(nothing)
+        return changed
+    head = changed.head(500)
+    period_text = period_texts(head)
+
+    def texts(column: str) -> pl.Series:
+        rows = zip(head[column].to_list(), head["series"].to_list(), head["measure"].to_list())
+        return pl.Series([fmt.value_text(v, s, m) if v is not None else "–" for v, s, m in rows], dtype=pl.String)
+
+    st.dataframe(head.select(
+        Ändring="change", Period=pl.col("period").replace_strict(period_text, default=pl.col("period")),
+        Område="area", Kön="gender", Grupp="group").with_columns(Nu=texts("old_value"), Ny=texts("new_value"))
+        .to_pandas(), hide_index=True, width="stretch")
+    return changed
+
+
 def preview(result, series: str, measure: str) -> None:
     st.subheader("Förhandsgranskning: det här ändras")
-    current = state.observations(preferred_only=False)
-    diff = imports.preview(result, current)
-    st.dataframe(summary_table(diff).to_pandas(),
-                 hide_index=True, width="stretch")
-    changed = diff.filter(pl.col("change") != "oförändrad")
-    period_text = period_texts(changed)
+    changed = show_diff(imports.preview(result, state.observations(preferred_only=False)),
+                        "Filen innehåller inga nya eller ändrade värden.")
     if changed.is_empty():
-        st.info("Filen innehåller inga nya eller ändrade värden.")
         return
-    head = changed.head(500)
-    show = head.select(
-        Ändring="change", Period=pl.col("period").replace_strict(period_text, default=pl.col("period")),
-        Område="area", Kön="gender", Grupp="group").with_columns(
-        Nu=value_texts(head["old_value"], series, measure), Ny=value_texts(head["new_value"], series, measure))
-    st.dataframe(show.to_pandas(), hide_index=True, width="stretch")
+    period_text = period_texts(changed.head(60))
     plot = (changed.head(60).with_columns(
         Etikett=pl.concat_str(pl.col("area"), pl.lit(" "), pl.col("gender"), pl.lit(" "),
                               pl.col("period").replace_strict(period_text, default=pl.col("period"))))
@@ -219,7 +231,8 @@ def preview(result, series: str, measure: str) -> None:
         x=alt.X("Värde:Q", axis=alt.Axis(labelExpr=charts.axis_format(cat[(series, measure)]))),
         color=alt.Color("Version:N", scale=alt.Scale(domain=["Nu", "Efter import"],
                                                       range=[theme.MUTED, theme.PALETTE[0]])),
-        tooltip=[alt.Tooltip("Etikett:N", title="Värde för"), "Version:N", alt.Tooltip("Text:N", title="Värde")]).properties(height=alt.Step(14, **{"for": "offset"}))
+        tooltip=[alt.Tooltip("Etikett:N", title="Värde för"), "Version:N", alt.Tooltip("Text:N", title="Värde")],
+    ).properties(height=alt.Step(14, **{"for": "offset"}))
     st.altair_chart(theme.apply(chart), width="stretch", alt="Nya värden bredvid nuvarande")
 
 
@@ -355,18 +368,8 @@ if fetched is not None:
     st.subheader(f"Förhandsgranskning: {fetched.record['title']}")
     for note in fetched.notes[:8]:
         st.caption(note)
-    fetch_diff = fetch_commit.preview(fetched.observations, state.observations(preferred_only=False))
-    st.dataframe(summary_table(fetch_diff).to_pandas(),
-                 hide_index=True, width="stretch")
-    fetch_changed = fetch_diff.filter(pl.col("change") != "oförändrad")
-    period_text = period_texts(fetch_changed)
-    if fetch_changed.is_empty():
-        st.info("Hämtningen innehåller inga nya eller ändrade värden.")
-    else:
-        st.dataframe(fetch_changed.head(500).select(
-            Ändring="change", Period=pl.col("period").replace_strict(period_text, default=pl.col("period")),
-            Område="area", Kön="gender", Grupp="group", Nu="old_value", Ny="new_value").to_pandas(),
-            hide_index=True, width="stretch")
+    show_diff(fetch_commit.preview(fetched.observations, state.observations(preferred_only=False)),
+              "Hämtningen innehåller inga nya eller ändrade värden.")
     if st.button("Spara hämtningen", type="primary", key="spara-hamtning"):
         try:
             fetch_outcome = fetch_commit.commit(fetched, by=access.current_user())
@@ -416,9 +419,9 @@ for r in records:
             continue
         if r["status"] == "undone":
             with a.popover("Radera filen"):
-                st.write(f"{r['filename']} raderas för gott: filen och allt som lästs ur den. Historiken behåller att "
-                         "den fanns, vem som raderade den och när. Använd det för en fil som aldrig skulle ha laddats "
-                         "upp, till exempel med personuppgifter.")
+                st.write(f"{r['filename']} raderas för gott: filen och allt som lästs ur den. Historiken behåller "
+                         "att den fanns, vem som raderade den och när. Använd det för en fil som aldrig skulle ha "
+                         "laddats upp, till exempel med personuppgifter.")
                 if st.button("Radera permanent", key=f"erase-{r['id']}", type="primary"):
                     try:
                         imports.erase(r["id"], by=access.current_user())
