@@ -178,13 +178,25 @@ def test_every_chart_has_a_text_alternative(browser, warm_app, name, mode):
         if mode == "normal":
             assert p["tableExpander"], f"no table view in {p['key']} on {name}"
     if mode == "normal":  # the table view is built when opened: open each one
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         page = new_page(browser, NORMAL)
         try:
             open_page(page, warm_app.base, PAGES[name][0])
             for p in panels:
                 box = page.locator(f".{p['key']}")
-                after_rerun(page, lambda: box.locator("summary", has_text="Visa som tabell").click())
-                box.locator('[data-testid="stDataFrame"]').wait_for(state="visible", timeout=60_000)
+                summary = box.locator("summary", has_text="Visa som tabell")
+                after_rerun(page, summary.click)
+                table = box.locator('[data-testid="stDataFrame"]')
+                try:
+                    table.wait_for(state="visible", timeout=30_000)
+                except PlaywrightTimeout:
+                    # Under load the frontend has twice (in about 20 CI runs) lost an expander's open
+                    # state on its way to the server: the box opened empty. Closed and opened again, as
+                    # a user would, the table must then show.
+                    after_rerun(page, summary.click)
+                    after_rerun(page, summary.click)
+                    table.wait_for(state="visible", timeout=60_000)
         finally:
             page.context.close()
 
