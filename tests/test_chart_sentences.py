@@ -281,7 +281,7 @@ def test_a_target_chart_lists_only_what_it_draws_and_keeps_missing_years_on_its_
     x_domains = [layer["encoding"]["x"]["scale"]["domain"] for layer in spec["layer"]
                  if "scale" in layer["encoding"]["x"]]
     assert x_domains and all(d == ["2021", "2022", "2023", "2024"] for d in x_domains)
-    assert any(layer["mark"]["type"] == "tick" for layer in spec["layer"])  # one target: across the period's bars
+    assert any(layer["mark"]["type"] == "tick" for layer in spec["layer"])  # the target across the period's bars
 
 
 def test_gender_scale_keeps_each_genders_colour_for_the_genders_drawn():

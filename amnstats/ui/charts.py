@@ -627,10 +627,12 @@ def targets(obs: pl.DataFrame, measure: str, *, group: str = "", area: str = "St
             enc["xOffset"] = alt.XOffset("Serie:N", scale=alt.Scale(domain=labels, paddingOuter=0.5))
         gb = alt.Chart(goal).encode(**enc)
         layers.append(gb.mark_point(size=320, filled=True, opacity=1, stroke="#ffffff", strokeWidth=1.5))
-        if len(labels) == 1:  # one target: a line across all the period's bars, the target for the whole
-            colour = styles.get(labels[0], ("", theme.TEXT))[1]
-            layers.append(alt.Chart(goal).mark_tick(thickness=3, opacity=0.9, color=colour)
-                          .encode(x=x, y=alt.Y("value:Q", axis=y_axis), tooltip=enc["tooltip"]))
+        # each target also a line across all the period's bars: the target for the whole, not for the
+        # gender whose bar its marker happens to stand over
+        colours = alt.Color("Serie:N", legend=None, scale=alt.Scale(
+            domain=labels, range=[styles.get(v, ("circle", theme.TEXT))[1] for v in labels]))
+        layers.append(alt.Chart(goal).mark_tick(thickness=3, opacity=0.9)
+                      .encode(x=x, y=alt.Y("value:Q", axis=y_axis), color=colours, tooltip=enc["tooltip"]))
     chart = _layer(*layers, height=360, resolve=alt.Resolve(scale=alt.ScaleResolveMap(
         color="independent", shape="independent", xOffset="independent")))
     from ..metrics import latest as _latest
