@@ -82,5 +82,7 @@ else:
 choices = sorted(set(all_rows["Indikator"].to_list())) if not all_rows.is_empty() else []
 by_label = dict(zip(all_rows["Indikator"].to_list(), all_rows["_measure"].to_list())) if choices else {}
 if choices:
-    pick = st.selectbox("Visa en indikator över tid", choices, key="indikator", bind="query-params")
+    # the search narrows the choice too (all indicators again when it matches none)
+    matching = [c for c in choices if query.lower() in c.lower()] if query else choices
+    pick = st.selectbox("Visa en indikator över tid", matching or choices, key="indikator", bind="query-params")
     panel.show(charts.targets(obs, by_label[pick]))

@@ -229,3 +229,15 @@ def test_share_link_keeps_the_address_the_browser_shows():
     assert link == ("https://amnstats.stockholm.se/app/presentation?bildspel=" + presentation.encode(items)
                     + "&presentation=true")
     assert presentation.decode(presentation.encode(items)) == items
+
+
+def test_the_indicator_search_narrows_the_indicator_to_show_too():
+    at = run_page("mal")
+    every = at.selectbox(key="indikator").options
+    at.text_input(key="sok").set_value("sfi").run()
+    assert not at.exception
+    narrowed = at.selectbox(key="indikator").options
+    assert narrowed and len(narrowed) < len(every) and all("sfi" in o.lower() for o in narrowed)
+    assert "sfi" in at.subheader[0].value.lower() or any("sfi" in h.value.lower() for h in at.subheader)
+    at.text_input(key="sok").set_value("finns inte").run()
+    assert at.selectbox(key="indikator").options == every  # no match: every indicator, not an empty box
