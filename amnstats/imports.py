@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -209,36 +210,44 @@ def erase(import_id: str, *, by: str) -> dict:
     with personal data the screen did not catch): the stored file, its cached rows and every
     earlier build that still holds them. import.json stays, marked erased, so the history says
     who erased what and when. Only an undone import: its rows are already out of the store."""
+    headline = "Radering misslyckades"
+    with _existing(import_id, headline) as record:
+        if record["status"] not in ("undone", "erased"):  # erased: finish an erase that was cut off
+            raise InputError([Problem(record["filename"], None, "", "bara en ångrad import kan raderas; ångra "
+                                                                     "den först")], headline)
+        from .build import current_build
+
+        processed = paths.processed_dir()
+        with FileLock(str(processed / ".build.lock"), timeout=120):
+            current = current_build(processed)
+            for old in sorted(processed.glob("build-*")):
+                if old != current and import_id in _build_uploads(old):
+                    shutil.rmtree(old, ignore_errors=True)
+        if record["status"] != "erased":
+            record["status"] = "erased"
+            record["history"] = record.get("history", []) + [{"action": "erase", "by": by, "at": _now()}]
+            _write_record(record)  # first: the build never looks for an erased import's file
+        for f in (uploads_dir() / import_id).iterdir():
+            if f.name != RECORD:
+                f.unlink(missing_ok=True)
+        return record
+
+
+@contextmanager
+def _existing(import_id: str, headline: str):
+    """The record of `import_id`, read under the import lock and held while the caller changes it;
+    InputError (in Swedish, under `headline`) for an id of no import or when another import runs."""
     if not re.fullmatch(r"upload-[0-9a-f]{12}", import_id):
-        raise InputError([Problem(import_id, None, "", "okänt import-id")], "Radering misslyckades")
+        raise InputError([Problem(import_id, None, "", "okänt import-id")], headline)
     try:
         with _lock():
-            folder = uploads_dir() / import_id
-            record = read_record(folder)
+            record = read_record(uploads_dir() / import_id)
             if record is None:
-                raise InputError([Problem(import_id, None, "", "importen finns inte")], "Radering misslyckades")
-            if record["status"] not in ("undone", "erased"):  # erased: finish an erase that was cut off
-                raise InputError([Problem(record["filename"], None, "", "bara en ångrad import kan raderas; ångra "
-                                                                         "den först")], "Radering misslyckades")
-            from .build import current_build
-
-            processed = paths.processed_dir()
-            with FileLock(str(processed / ".build.lock"), timeout=120):
-                current = current_build(processed)
-                for old in sorted(processed.glob("build-*")):
-                    if old != current and import_id in _build_uploads(old):
-                        shutil.rmtree(old, ignore_errors=True)
-            if record["status"] != "erased":
-                record["status"] = "erased"
-                record["history"] = record.get("history", []) + [{"action": "erase", "by": by, "at": _now()}]
-                _write_record(record)  # first: the build never looks for an erased import's file
-            for f in folder.iterdir():
-                if f.name != RECORD:
-                    f.unlink(missing_ok=True)
-            return record
+                raise InputError([Problem(import_id, None, "", "importen finns inte")], headline)
+            yield record
     except Timeout:
         raise InputError([Problem(import_id, None, "", "en annan import pågår just nu; försök igen om en stund")],
-                         "Radering misslyckades") from None
+                         headline) from None
 
 
 def _build_uploads(build_path: Path) -> dict:
@@ -258,31 +267,23 @@ def redo(import_id: str, *, by: str) -> ImportResult:
 
 
 def _set_status(import_id: str, status: str, by: str) -> ImportResult:
-    if not re.fullmatch(r"upload-[0-9a-f]{12}", import_id):
-        raise InputError([Problem(import_id, None, "", "okänt import-id")], "Ångra misslyckades")
-    try:
-        with _lock():
-            record = read_record(uploads_dir() / import_id)
-            if record is None:
-                raise InputError([Problem(import_id, None, "", "importen finns inte")], "Ångra misslyckades")
-            if record["status"] == status:
-                return ImportResult(record, changed=False, build=None)
-            if record["status"] == "erased":
-                raise InputError([Problem(record["filename"], None, "", "filen är raderad och kan inte återställas; "
-                                                                         "ladda upp den igen")], "Återställningen misslyckades")
-            previous = dict(record)
-            if status != "active":
-                _keep_quietly(uploads_dir() / import_id, record)
-            record["status"] = status
-            record["history"] = record.get("history", []) + [
-                {"action": "undo" if status == "undone" else "import", "by": by, "at": _now()}]
-            _write_record(record)
-            try:
-                result = build()
-            except Exception:
-                _write_record(previous)
-                raise
-            return ImportResult(record, changed=True, build=result)
-    except Timeout:
-        raise InputError([Problem(import_id, None, "", "en annan import pågår just nu; försök igen om en stund")],
-                         "Ångra misslyckades") from None
+    with _existing(import_id, "Ångra misslyckades") as record:
+        if record["status"] == status:
+            return ImportResult(record, changed=False, build=None)
+        if record["status"] == "erased":
+            raise InputError([Problem(record["filename"], None, "", "filen är raderad och kan inte återställas; "
+                                                                     "ladda upp den igen")],
+                             "Återställningen misslyckades")
+        previous = dict(record)
+        if status != "active":
+            _keep_quietly(uploads_dir() / import_id, record)
+        record["status"] = status
+        record["history"] = record.get("history", []) + [
+            {"action": "undo" if status == "undone" else "import", "by": by, "at": _now()}]
+        _write_record(record)
+        try:
+            result = build()
+        except Exception:
+            _write_record(previous)
+            raise
+        return ImportResult(record, changed=True, build=result)

@@ -246,3 +246,12 @@ def test_erase_deletes_an_undone_imports_file_and_every_build_that_holds_its_row
         imports.redo(import_id, by="t")
     assert "raderad" in exc.value.problems[0].message
     assert imports.erase(import_id, by="t")["history"] == record["history"]  # again: nothing more happens
+
+
+@pytest.mark.parametrize("action,headline", [(imports.undo, "Ångra misslyckades"), (imports.redo, "Ångra misslyckades"),
+                                             (imports.erase, "Radering misslyckades")])
+def test_an_unknown_import_is_refused_in_swedish(data_dir, action, headline):
+    for import_id, message in (("../etc", "okänt import-id"), ("upload-0123456789ab", "importen finns inte")):
+        with pytest.raises(InputError) as exc:
+            action(import_id, by="t")
+        assert (exc.value.headline, exc.value.problems[0].message) == (headline, message)
