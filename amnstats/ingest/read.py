@@ -274,13 +274,18 @@ def _read_excel(data: bytes, filename: str, sheet: str | int | None) -> tuple[pl
     return frame, names[index], names
 
 
+def _layout(grid: pl.DataFrame, filename: str):
+    """find_table on a grid whose rows are the file's rows from 1."""
+    return find_table(grid, pl.int_range(1, grid.height + 1, eager=True, dtype=pl.Int64), filename)
+
+
 def _first_table_sheet(data: bytes, filename: str, sheets: list[str]):
     """(grid, sheet, layout, notes) of the first sheet after the first that holds a table, or
     InputError naming every sheet."""
     for name in sheets[1:]:
         try:
             grid, _, _ = _read_excel(data, filename, name)
-            layout = find_table(grid, pl.int_range(1, grid.height + 1, eager=True, dtype=pl.Int64), filename)
+            layout = _layout(grid, filename)
         except InputError:
             continue
         others = ", ".join(s for s in sheets if s != name)
@@ -322,7 +327,7 @@ def read_table(
     if progress:
         progress(0.85, "Letar rubrikrader och datarader")
     try:
-        layout = find_table(grid, pl.int_range(1, grid.height + 1, eager=True, dtype=pl.Int64), filename)
+        layout = _layout(grid, filename)
     except InputError:
         if kind != "excel" or sheet is not None or len(sheets) < 2:
             raise
