@@ -8,6 +8,7 @@ frame.ensure()
 import copy
 import functools
 import gc
+import itertools
 
 import altair as alt
 import polars as pl
@@ -17,6 +18,7 @@ from amnstats import connectors, imports, templates
 from amnstats.connectors import commit as fetch_commit
 from amnstats.catalogue import KINDS, SERIES_LABELS, measures
 from amnstats.ingest import Source, choose_value_columns, unanswered
+from amnstats.ingest.mapping import FRACTIONS_NOTE
 from amnstats.numbers import format_number
 from amnstats.periods import format_period
 from amnstats.problems import InputError, problems_frame
@@ -24,16 +26,20 @@ from amnstats.ui import access, charts, fmt, state, theme, upload_cache
 from amnstats.ui.export import ExportTable, table_csv
 
 MAX_MB = 50
+MAX_BYTES = MAX_MB * 1024 * 1024
 UPLOAD_LIMIT_MB = 4 * MAX_MB  # what Streamlit accepts; amnstats refuses above MAX_MB, in Swedish
 FIELD_LABELS = {"period": "Period", "area": "Område", "gender": "Kön", "group": "Grupp"}
 
 
 
-def value_texts(values: pl.Series, series: str, measure: str) -> pl.Series:
-    """Swedish numbers in the measure's decimals ("1 234,5"); "–" where there is no value."""
-    m = measures()[(series, measure)]
-    return pl.Series([format_number(v, m.decimals, m.unit) if v is not None else "–" for v in values.to_list()],
-                     dtype=pl.String)
+def value_texts(values: pl.Series, series: str | pl.Series, measure: str | pl.Series) -> pl.Series:
+    """Swedish numbers in the measure's decimals ("1 234,5"); "–" where there is no value. `series`
+    and `measure` are one for every value, or one per value (a fetch holds several measures)."""
+    def each(x):
+        return x.to_list() if isinstance(x, pl.Series) else itertools.repeat(x)
+
+    rows = zip(values.to_list(), each(series), each(measure))
+    return pl.Series([fmt.value_text(v, s, m) if v is not None else "–" for v, s, m in rows], dtype=pl.String)
 
 
 def summary_table(diff: pl.DataFrame) -> pl.DataFrame:
@@ -92,7 +98,6 @@ GENERATION = "_upload_generation"  # a new uploader key empties the uploader
 if done := st.session_state.pop(DONE, None):
     (st.success if done[0] == "success" else st.info)(done[1])
     gc.collect()  # the run before this one held the file, its tables and observations in a cycle
-FRACTIONS_NOTE = "Alla värden ligger mellan 0 och 1"  # detect()'s note; the checkbox below says it instead
 
 
 def choose_sheet(first, upload, data: bytes):
@@ -107,7 +112,7 @@ def choose_sheet(first, upload, data: bytes):
         return first, None
     with st.spinner(f"Läser bladet '{chosen}' …"):
         return upload_cache.first_look(upload.file_id, data, upload.name, sheet=chosen,
-                                       max_bytes=MAX_MB * 1024 * 1024), chosen
+                                       max_bytes=MAX_BYTES), chosen
 
 
 def map_fields(mapping, table) -> None:
@@ -201,15 +206,12 @@ def show_diff(diff: pl.DataFrame, nothing: str) -> pl.DataFrame:
         return changed
     head = changed.head(500)
     period_text = period_texts(head)
-
-    def texts(column: str) -> pl.Series:
-        rows = zip(head[column].to_list(), head["series"].to_list(), head["measure"].to_list())
-        return pl.Series([fmt.value_text(v, s, m) if v is not None else "–" for v, s, m in rows], dtype=pl.String)
-
-    st.dataframe(head.select(
+    shown = head.select(
         Ändring="change", Period=pl.col("period").replace_strict(period_text, default=pl.col("period")),
-        Område="area", Kön="gender", Grupp="group").with_columns(Nu=texts("old_value"), Ny=texts("new_value"))
-        .to_pandas(), hide_index=True, width="stretch")
+        Område="area", Kön="gender", Grupp="group").with_columns(
+        Nu=value_texts(head["old_value"], head["series"], head["measure"]),
+        Ny=value_texts(head["new_value"], head["series"], head["measure"]))
+    st.dataframe(shown.to_pandas(), hide_index=True, width="stretch")
     return changed
 
 
@@ -254,7 +256,7 @@ def upload_section() -> None:
         first = upload_cache.first_look(upload.file_id, data, upload.name)
     else:  # read now: show how far it got
         bar = st.progress(0.0, text="Läser filen …")
-        first = upload_cache.first_look(upload.file_id, data, upload.name, max_bytes=MAX_MB * 1024 * 1024,
+        first = upload_cache.first_look(upload.file_id, data, upload.name, max_bytes=MAX_BYTES,
                                         progress=lambda f, t: bar.progress(min(max(f, 0.0), 1.0), text=t))
         bar.empty()
     if first.status == "refused":
@@ -266,7 +268,7 @@ def upload_section() -> None:
         return
 
     table = first.table
-    notes = [n for n in first.notes if not n.startswith(FRACTIONS_NOTE)]
+    notes = [n for n in first.notes if n != FRACTIONS_NOTE]  # the fractions checkbox below says it instead
     st.caption(f"Läst: {format_number(len(table.cells))} rader, {format_number(len(table.columns))} kolumner. "
                + " ".join(notes))
     with st.expander("Visa filens första rader"):
@@ -318,7 +320,7 @@ def upload_section() -> None:
     # shown only when the check takes longer than half a second (a large file, a new mapping)
     with st.spinner(f"Kontrollerar {format_number(len(table.cells))} rader med kopplingen …"):
         result = upload_cache.with_mapping(upload.file_id, data, upload.name, mapping, sheet=sheet,
-                                           max_bytes=MAX_MB * 1024 * 1024)
+                                           max_bytes=MAX_BYTES)
     if result.status == "needs_mapping":
         if result.mapping and result.mapping.missing:
             st.info("Det här behöver du ange: " + "; ".join(result.mapping.describe_missing()))

@@ -40,6 +40,7 @@ MISSING_SV = {
     "value": "vilken kolumn (eller vilka kolumner) som innehåller värdena",
 }
 FIELD_SV = {"period": "period", "gender": "kön", "area": "område", "group": "grupp", "note": "kommentar"}
+FRACTIONS_NOTE = "Alla värden ligger mellan 0 och 1: de tolkas som andelar och multipliceras med 100."
 FORMAT_VERSION = 1
 
 
@@ -381,7 +382,7 @@ def detect(table: RawTable, *, series: str = "", measure: str = "", kind: str = 
         share = bool(header_words & roles.SHARE_WORDS)
     if share and values_look_like_fractions(table, m):
         m.values_are_fractions = True
-        notes.append("Alla värden ligger mellan 0 och 1: de tolkas som andelar och multipliceras med 100.")
+        notes.append(FRACTIONS_NOTE)
     m.notes = notes
     return m
 
