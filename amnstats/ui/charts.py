@@ -614,13 +614,13 @@ def targets(obs: pl.DataFrame, measure: str, *, group: str = "", area: str = "St
         present = set(goal["Serie"].to_list())  # the legend lists only the targets the chart has
         labels = [v for v in TARGET_LABELS.values() if v in present] or sorted(present)
         styles = dict(zip(TARGET_LABELS.values(), [("diamond", theme.TEXT), ("triangle-down", theme.PALETTE[3])]))
+        shapes, colours = zip(*(styles.get(v, ("circle", theme.TEXT)) for v in labels))
+        colour_scale = alt.Scale(domain=labels, range=list(colours))
         legend = alt.Legend(symbolSize=260, symbolStrokeWidth=1.5)  # as large as the markers, legible on a projector
         enc = dict(
             x=x, y=alt.Y("value:Q", axis=y_axis),
-            shape=alt.Shape("Serie:N", title="Mål", legend=legend, scale=alt.Scale(
-                domain=labels, range=[styles.get(v, ("circle", theme.TEXT))[0] for v in labels])),
-            color=alt.Color("Serie:N", title="Mål", legend=legend, scale=alt.Scale(
-                domain=labels, range=[styles.get(v, ("circle", theme.TEXT))[1] for v in labels])),
+            shape=alt.Shape("Serie:N", title="Mål", legend=legend, scale=alt.Scale(domain=labels, range=list(shapes))),
+            color=alt.Color("Serie:N", title="Mål", legend=legend, scale=colour_scale),
             tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Serie:N", title="Mål"),
                      alt.Tooltip("Värde_text:N", title="Målvärde")])
         if len(labels) > 1:  # nämndens and KF:s markers side by side: equal targets must not hide one another
@@ -629,10 +629,9 @@ def targets(obs: pl.DataFrame, measure: str, *, group: str = "", area: str = "St
         layers.append(gb.mark_point(size=320, filled=True, opacity=1, stroke="#ffffff", strokeWidth=1.5))
         # each target also a line across all the period's bars: the target for the whole, not for the
         # gender whose bar its marker happens to stand over
-        colours = alt.Color("Serie:N", legend=None, scale=alt.Scale(
-            domain=labels, range=[styles.get(v, ("circle", theme.TEXT))[1] for v in labels]))
-        layers.append(alt.Chart(goal).mark_tick(thickness=3, opacity=0.9)
-                      .encode(x=x, y=alt.Y("value:Q", axis=y_axis), color=colours, tooltip=enc["tooltip"]))
+        layers.append(alt.Chart(goal).mark_tick(thickness=3, opacity=0.9).encode(
+            x=x, y=alt.Y("value:Q", axis=y_axis), color=alt.Color("Serie:N", legend=None, scale=colour_scale),
+            tooltip=enc["tooltip"]))
     chart = _layer(*layers, height=360, resolve=alt.Resolve(scale=alt.ScaleResolveMap(
         color="independent", shape="independent", xOffset="independent")))
     from ..metrics import latest as _latest
