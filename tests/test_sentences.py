@@ -62,7 +62,8 @@ def test_texts_from_uploads_are_escaped_in_html():
 
     evil = "<img src=x onerror=alert(1)>"
     html_list = changes_html([row(group=evil, source_label="Uppladdad fil <b>x</b>.csv, rad 2")])
-    assert "<img" not in html_list and "&lt;img src=x onerror=alert(1)&gt;" in html_list
+    # (the group's own parentheses are brackets inside the sentence's)
+    assert "<img" not in html_list and "&lt;img src=x onerror=alert[1]&gt;" in html_list
     assert "&lt;b&gt;x&lt;/b&gt;" in html_list and html_list.startswith("<ul class='amn-changes'><li>")
 
     def one_panel():
@@ -182,3 +183,19 @@ def test_a_label_without_a_subject_is_quoted_whole_when_it_has_a_colon():
 
     assert sentences._fallback_noun("uvas", "andel_av_nadda") == "måttet ”Uppsök: andel av nådda (efter kön)”"
     assert sentences._fallback_noun("indicator", "sjukfranvaro") == "sjukfrånvaro"
+
+
+def test_a_change_in_an_increase_or_decrease_count_is_larger_or_smaller():
+    s = describe(row(series="komvux", measure="elever_minskning", period="2024", period_prev="2023",
+                     value=2000.0, value_prev=10000.0, change_abs=-8000.0, change_pct=None))
+    assert s.endswith(", 8\u00a0000 mindre än 2023."), s
+    s = describe(row(series="uvas", measure="nadda_okning", period="2024", period_prev="2023",
+                     value=300.0, value_prev=100.0, change_abs=200.0, change_pct=None))
+    assert s.endswith(", 200 större än 2023."), s
+
+
+def test_a_group_with_parentheses_is_bracketed_inside_the_sentence():
+    s = describe(row(series="sfi", measure="elever", group="utbildningsplikt (Sfi med yrkesinfärgning)",
+                     period="2024", period_prev=None, change_abs=None, value=120.0))
+    assert "(utbildningsplikt [Sfi med yrkesinfärgning])" in s, s
+    assert s.count("(") == s.count(")") == 1, s

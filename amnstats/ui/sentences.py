@@ -110,9 +110,15 @@ def _head(row: dict, area_phrase: str | None, who: str = "", inside: bool = Fals
     """Subject, group, area and gender: 'Andelen avslut till arbete (LSS) i Stockholm bland män';
     `inside` for the middle of a sentence ('Budgeten för antalet ...')."""
     where = area_phrase or (f" i {area_name(row['area'])}" if row.get("area") else "")
-    group = f" ({row['group']})" if row.get("group") else ""
+    group = f" ({_inner_brackets(row['group'])})" if row.get("group") else ""
     lead = (noun if inside else subject)(row["series"], row["measure"])
     return f"{lead}{group}{where}{who}"
+
+
+def _inner_brackets(text: str) -> str:
+    """Parentheses within parentheses become brackets, as Swedish typography writes them:
+    '(utbildningsplikt [Sfi med yrkesinfärgning])'."""
+    return text.replace("(", "[").replace(")", "]")
 
 
 def _claim(row: dict, area_phrase: str | None, who: str) -> str:
@@ -146,6 +152,8 @@ def _change(row: dict) -> str:
         pct = row.get("change_pct")
         pct_text = f" ({'+' if change > 0 else '−'}{format_number(abs(pct), 1)} %)" if _isnum(pct) else ""
         return f", {format_number(abs(change), m.decimals)} {'fler' if change > 0 else 'färre'} {than}{pct_text}"
+    if m.unit == "antal":  # a count that is not a stock, an increase or a decrease: 'mindre', not 'lägre'
+        return f", {format_number(abs(change), m.decimals)} {'större' if change > 0 else 'mindre'} {than}"
     return f", {format_number(abs(change), m.decimals, m.unit)} {'högre' if change > 0 else 'lägre'} {than}"
 
 
