@@ -43,8 +43,13 @@ choice = memo(obs, choices)
 c1, c2 = st.columns(2)
 period = c1.selectbox("Period", choice["kaa_periods"], format_func=format_period, key="kaa_period",
                       bind="query-params")
+# Every gender is offered whatever the period: a choice the period lacks stays chosen (and in the
+# link) for the next period, while this one shows what it has and says so.
+chosen = c2.selectbox("Kön", ("totalt", "kvinnor", "män"), key="kaa_kon", bind="query-params")
 genders = choice["kaa_genders"].get(period, [])
-gender = c2.selectbox("Kön", genders, key="kaa_kon", bind="query-params")
+gender = chosen if chosen in genders or not genders else genders[0]
+if gender != chosen:
+    st.info(f"Källan redovisar inte KAA-kedjan för {format_period(period)} för {chosen}; här visas {gender}.")
 panel.show(charts.kaa_funnel(obs, period=period, gender=gender))
 
 st.header("Unga som varken arbetar eller studerar (UVAS) och uppsökande arbete")

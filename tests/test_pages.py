@@ -241,3 +241,17 @@ def test_the_indicator_search_narrows_the_indicator_to_show_too():
     assert "sfi" in at.subheader[0].value.lower() or any("sfi" in h.value.lower() for h in at.subheader)
     at.text_input(key="sok").set_value("finns inte").run()
     assert at.selectbox(key="indikator").options == every  # no match: every indicator, not an empty box
+
+
+def test_unga_keeps_the_chosen_gender_and_says_when_a_period_lacks_it():
+    # 2022 reports KAA by gender; January–March 2021 only in total (Tertialrapport 1 2021)
+    at = run_page("unga", query={"kaa_kon": "kvinnor"})
+    assert at.selectbox(key="kaa_kon").value == "kvinnor" and not at.info
+    women = sentences(at)[0]
+    at.selectbox(key="kaa_period").set_value("2021-01--2021-03").run()
+    assert at.selectbox(key="kaa_kon").value == "kvinnor"  # the link keeps what the user chose
+    assert [i.value for i in at.info] == [
+        "Källan redovisar inte KAA-kedjan för jan–mar 2021 för kvinnor; här visas totalt."]
+    assert "3\u00a0326" in sentences(at)[0]  # totalt, Tertialrapport 1 2021
+    at.selectbox(key="kaa_period").set_value("2022").run()
+    assert not at.info and sentences(at)[0] == women
