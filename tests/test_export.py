@@ -149,3 +149,10 @@ def test_meeting_pack_has_one_slide_per_chart_with_title_sentence_and_source(spe
     assert spec.title in texts[1] and spec.sentence in texts[1] and "Källa: Verksamhetsberättelse 2023" in texts[1]
     pictures = [sh for sh in prs.slides[1].shapes if sh.shape_type == 13]
     assert len(pictures) == 1 and pictures[0].width <= prs.slide_width
+
+
+def test_csv_writes_an_empty_cell_empty():
+    table = export.ExportTable("T", pl.DataFrame({"Grupp": ["a", "b"], "Status": ["", "ungefärligt"],
+                                                  "Värde": [1.0, None]}), {"Värde": 1}, ["k"])
+    lines = export.table_csv(table).decode("utf-8-sig").splitlines()
+    assert lines[1:4] == ["Grupp;Status;Värde", "a;;1,0", "b;ungefärligt;.."]

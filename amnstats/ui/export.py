@@ -102,7 +102,9 @@ def table_csv(table: ExportTable) -> bytes:
     title first, sources last."""
     out = io.StringIO()
     out.write(f"{table.title}\n")
-    _formatted(table).write_csv(out, separator=";", quote_style="necessary")
+    # an empty cell is written empty, not as "" (polars quotes empty text to tell it from null)
+    _formatted(table).with_columns(pl.col(pl.String).replace("", None)).write_csv(
+        out, separator=";", quote_style="necessary")
     out.write("\n")
     for s in table.sources:
         out.write(f"Källa: {s}\n")
