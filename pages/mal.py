@@ -12,6 +12,7 @@ from amnstats.metrics import target_status
 from amnstats.numbers import format_number
 from amnstats.periods import format_period
 from amnstats.ui import charts, panel, state
+from amnstats.ui.export import ExportTable, table_csv
 from amnstats.ui.memo import memo, slice_rows
 
 st.title("Mål och utfall")
@@ -19,6 +20,11 @@ st.caption("Nämndens indikatorer ur tertialrapporter, verksamhetsberättelse oc
            "mot nämndens årsmål och kommunfullmäktiges (KF:s) årsmål.")
 obs = state.observations()
 cat = measures()
+
+
+def target_decimals(value: float, most: int) -> int:
+    """The fewest decimals, at most `most`, that write `value` as it is: 72.0 -> 0, 70.5 -> 1."""
+    return next((d for d in range(most) if round(value, d) == round(value, most)), most)
 
 
 def indicator_table(obs: pl.DataFrame) -> pl.DataFrame:
@@ -50,11 +56,13 @@ def indicator_table(obs: pl.DataFrame) -> pl.DataFrame:
         women = grp.filter(pl.col("kind") == "utfall", pl.col("gender") == "kvinnor", pl.col("period") == last["period"])
         men = grp.filter(pl.col("kind") == "utfall", pl.col("gender") == "män", pl.col("period") == last["period"])
         fmt = lambda v: format_number(v, m.decimals, m.unit) if v is not None else "–"  # noqa: E731
+        # a target is a set figure: '72 %', not '72,00 %' beside an outcome of 75,02 %
+        fmt_target = lambda v: format_number(v, target_decimals(v, m.decimals), m.unit) if v is not None else "–"  # noqa: E731
         rows.append({
             "Indikator": m.label_sv, "Period": format_period(last["period"]), "Utfall": fmt(last["value"]),
             "Kvinnor": fmt(women["value"][0] if len(women) else None), "Män": fmt(men["value"][0] if len(men) else None),
-            "Nämndens mål": fmt(tgt["nämnden"][0] if tgt["nämnden"] else None),
-            "KF:s mål": fmt(tgt["kf"][0] if tgt["kf"] else None),
+            "Nämndens mål": fmt_target(tgt["nämnden"][0] if tgt["nämnden"] else None),
+            "KF:s mål": fmt_target(tgt["kf"][0] if tgt["kf"] else None),
             "Bedömning": status(measure[0], last["period"]),
             "Källa": last["source_label"],
             "_measure": measure[0],
@@ -73,9 +81,12 @@ if table.is_empty():
 else:
     # the assessment next to the figures it judges, so it is in view without scrolling sideways
     order = ["Indikator", "Period", "Utfall", "Nämndens mål", "KF:s mål", "Bedömning", "Kvinnor", "Män", "Källa"]
-    st.dataframe(table.select(order).to_pandas(), hide_index=True, width="stretch",
-                 column_config={"Indikator": st.column_config.TextColumn(width=420),
-                                "Bedömning": st.column_config.TextColumn(width="medium")})
+    # a static table: long indicator names and sources wrap, so every column is in view at 1400 px
+    # (in a box of its own height, so the chart below stays near)
+    shown = table.select(order)
+    st.container(height=560, border=False).table(shown)
+    st.download_button("Ladda ned tabellen (CSV)", key="mal-csv", mime="text/csv", file_name="mal-och-utfall.csv",
+                       data=table_csv(ExportTable("Mål och utfall", shown, {}, shown["Källa"].unique().sort().to_list())))
     st.caption("Bedömning mot nämndens mål (KF:s om nämnden saknar mål för perioden): uppfyllt; delvis uppfyllt = "
                "högst 5 % av målvärdet från målet; ej uppfyllt. Riktningen (högre eller lägre är bättre) står i katalogen.")
 

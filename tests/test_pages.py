@@ -255,3 +255,14 @@ def test_unga_keeps_the_chosen_gender_and_says_when_a_period_lacks_it():
     assert "3\u00a0326" in sentences(at)[0]  # totalt, Tertialrapport 1 2021
     at.selectbox(key="kaa_period").set_value("2022").run()
     assert not at.info and sentences(at)[0] == women
+
+
+def test_mal_table_writes_targets_as_set_and_can_be_downloaded():
+    at = run_page("mal")
+    assert not at.exception
+    table = at.table[0].value
+    row = table[table["Indikator"].str.startswith("Andel aspiranter")].iloc[0]
+    # Verksamhetsberättelse 2023, line 591: outcome 75,02 %, target 72 %
+    assert (row["Utfall"], row["Nämndens mål"]) == ("75,02\u00a0%", "72\u00a0%")
+    button = next(b for b in at.get("download_button") if "tabellen" in b.proto.label)
+    assert button.proto.label == "Ladda ned tabellen (CSV)"
