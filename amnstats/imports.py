@@ -24,7 +24,7 @@ from pathlib import Path
 import polars as pl
 from filelock import FileLock, Timeout
 
-from . import paths
+from . import paths, storage
 from .build import BuildResult, _hash_cache, build
 from .ingest import Mapping, Prepared, prepare
 from .problems import InputError, Problem
@@ -178,8 +178,9 @@ def commit(data: bytes, filename: str, mapping: Mapping, *, uploaded_by: str, pr
             _write_record(record)  # the commit point
             try:
                 result = build()
-            except Exception:
-                _rollback(folder, existing)
+            except Exception as exc:
+                _rollback(folder, existing, stored)
+                _raise_if_unpublished(exc, filename, "Importen kunde inte sparas")
                 raise
             finally:
                 uploads.forget()
@@ -198,11 +199,17 @@ def _keep_quietly(folder: Path, record: dict) -> None:
         logging.getLogger("amnstats").warning("amnstats: could not cache %s", folder, exc_info=True)
 
 
-def _rollback(folder: Path, previous: dict | None) -> None:
+def _rollback(folder: Path, previous: dict | None, stored: Path) -> None:
+    """A failed commit: the record as it was; a file imported for the first time goes again."""
     if previous is not None:
         _write_record(previous)
     else:
         (folder / RECORD).unlink(missing_ok=True)
+        stored.unlink(missing_ok=True)
+        try:
+            folder.rmdir()
+        except OSError:  # not empty: something else lives there
+            pass
 
 
 def erase(import_id: str, *, by: str) -> dict:
@@ -223,6 +230,11 @@ def erase(import_id: str, *, by: str) -> dict:
             for old in sorted(processed.glob("build-*")):
                 if old != current and import_id in _build_uploads(old):
                     shutil.rmtree(old, ignore_errors=True)
+            try:  # and the copies published to object storage, before the record says erased
+                storage.remove_builds_with_upload(import_id)
+            except storage.StorageError as exc:
+                raise InputError([Problem(record["filename"], None, "", f"{exc}. Filen är inte raderad; försök "
+                                                                         "igen om en stund")], headline) from None
         if record["status"] != "erased":
             record["status"] = "erased"
             record["history"] = record.get("history", []) + [{"action": "erase", "by": by, "at": _now()}]
@@ -283,7 +295,16 @@ def _set_status(import_id: str, status: str, by: str) -> ImportResult:
         _write_record(record)
         try:
             result = build()
-        except Exception:
+        except Exception as exc:
             _write_record(previous)
+            _raise_if_unpublished(exc, record["filename"], "Ångra misslyckades")
             raise
         return ImportResult(record, changed=True, build=result)
+
+
+def _raise_if_unpublished(exc: Exception, filename: str, headline: str) -> None:
+    """The shared store (object storage) did not take the new build: nothing changed, here or
+    there (the build publishes before it switches), and the analyst is told so in Swedish."""
+    if isinstance(exc, storage.StorageError):
+        raise InputError([Problem(filename, None, "", f"{exc}. Inget har ändrats; försök igen om en stund")],
+                         headline) from None

@@ -126,6 +126,27 @@ class ObjectStore:
         for build_id in sorted(found - set(history) - {""}):
             self._remove(prefix + build_id)
 
+    def remove_builds_with_upload(self, import_id: str) -> list[str]:
+        """Remove every published build except CURRENT whose manifest lists the upload `import_id`
+        (an erased file's rows must not stay readable in an older build); returns their ids."""
+        current = self.current_id()
+        prefix = f"{self.base}/builds/"
+        try:
+            infos = self.fs.get_file_info(pafs.FileSelector(prefix.rstrip("/"), recursive=True))
+        except (FileNotFoundError, OSError):
+            return []
+        found = {info.path[len(prefix):].split("/", 1)[0] for info in infos if info.path.startswith(prefix)}
+        removed = []
+        for build_id in sorted(found - {current, ""}):
+            try:
+                uploads = self.read_manifest(build_id).get("uploads") or {}
+            except (FileNotFoundError, OSError, ValueError):
+                uploads = {import_id: "unreadable"}  # a build we cannot read may hold it: it goes too
+            if import_id in uploads:
+                self._remove(prefix + build_id)
+                removed.append(build_id)
+        return removed
+
     def _remove(self, folder: str) -> None:
         """A build folder and its files; one object at a time where the service refuses the
         folder delete. A failure leaves the folder for the next publish to remove."""
@@ -245,6 +266,17 @@ def publish(build_dir: Path) -> str | None:
         return store.publish(build_dir)
     except OSError as exc:
         raise StorageError(redacted(f"bygget kunde inte publiceras till {store.uri}: {exc}")) from exc
+
+
+def remove_builds_with_upload(import_id: str) -> list[str]:
+    """Erasing an upload: the published builds (other than CURRENT) that hold its rows go too."""
+    store = object_store()
+    if store is None or not is_writer():
+        return []
+    try:
+        return store.remove_builds_with_upload(import_id)
+    except OSError as exc:
+        raise StorageError(redacted(f"äldre byggen i {store.uri} kunde inte raderas: {exc}")) from exc
 
 
 def ensure_published(build_dir: Path) -> None:

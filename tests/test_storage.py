@@ -370,3 +370,43 @@ def test_a_store_that_does_not_answer_is_reported_without_its_address(data_dir, 
     logged = [r.getMessage() for r in caplog.records if "object storage unreadable" in r.getMessage()]
     assert len(logged) == 1 and "connection refused" in logged[0] and "S3CRET" not in logged[0]
 
+
+
+def test_erasing_an_upload_removes_the_published_builds_that_hold_its_rows(remote_store, data_dir):
+    from amnstats import imports
+    from test_imports import af_csv, mapping_for
+
+    before = build().path.name
+    data = af_csv()
+    import_id = imports.commit(data, "af.csv", mapping_for(data, "af.csv"), uploaded_by="t").record["id"]
+    with_upload = remote_store.current_id()
+    assert with_upload != before and import_id in remote_store.read_manifest(with_upload)["uploads"]
+    imports.undo(import_id, by="t")
+    current = remote_store.current_id()
+    assert {before, with_upload, current} <= _builds_with_files(remote_store)  # kept for readers until erased
+    imports.erase(import_id, by="t")
+    assert with_upload not in _builds_with_files(remote_store)
+    assert {before, current} <= _builds_with_files(remote_store) and remote_store.current_id() == current
+
+
+def test_a_store_that_does_not_take_an_import_leaves_everything_as_it_was(s3_store, data_dir, monkeypatch):
+    from amnstats import imports
+    from amnstats.problems import InputError
+    from test_imports import af_csv, mapping_for, snapshot
+
+    first = build()
+    data = af_csv()
+    mapping = mapping_for(data, "af.csv")
+    before = snapshot(data_dir)
+
+    def refuse(build_dir):
+        raise storage.StorageError("bygget kunde inte publiceras till s3://amnstats/store: connection reset")
+
+    monkeypatch.setattr(storage, "publish", refuse)
+    with pytest.raises(InputError) as raised:  # a Swedish message for the page, not a traceback
+        imports.commit(data, "af.csv", mapping, uploaded_by="t")
+    assert raised.value.headline == "Importen kunde inte sparas"
+    assert "kunde inte publiceras" in raised.value.problems[0].message
+    assert "Inget har ändrats" in raised.value.problems[0].message
+    assert current_build() == first.path and s3_store.current_id() == first.path.name
+    assert imports.history() == [] and snapshot(data_dir) == before
