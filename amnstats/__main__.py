@@ -5,7 +5,7 @@
                                    [--group X] [--template NAME] [--save-template NAME]
                                    [--producer P] [--licence L] [--dry-run]
     python -m amnstats history
-    python -m amnstats undo IMPORT_ID
+    python -m amnstats undo IMPORT_ID | redo IMPORT_ID | erase IMPORT_ID --yes
     python -m amnstats fetch scb [--validate] [--query Q] [--from 2020M01 | --last N] [--dry-run]
     python -m amnstats fetch kolada [--years 2020-2024] [--dry-run] | --lookup "TITEL" [--series S --measure M]
     python -m amnstats fetch af [--url URL] [--period 2024-01] [--dry-run]
@@ -113,20 +113,31 @@ def cmd_history(args) -> int:
     if not records:
         print("Inga importer.")
     for r in records:
-        state = "aktiv" if r["status"] == "active" else "ångrad"
-        print(f"{r['id']}  {r['uploaded_at']}  {state:6}  {r['n_values']:>7} värden  {r['filename']}  ({r['uploaded_by']})")
+        state = {"active": "aktiv", "undone": "ångrad", "erased": "raderad"}.get(r["status"], r["status"])
+        print(f"{r['id']}  {r['uploaded_at']}  {state:7}  {r['n_values']:>7} värden  {r['filename']}  ({r['uploaded_by']})")
     return 0
 
 
 def cmd_undo(args) -> int:
     from . import imports
 
+    who = f"{getpass.getuser()} (kommandorad)"
     try:
-        outcome = imports.undo(args.import_id, by=f"{getpass.getuser()} (kommandorad)")
+        if args.command == "erase":
+            if not args.yes:  # for good: the page asks for a confirmation too
+                print(f"Radering av {args.import_id} är permanent: filen och allt som lästs ur den försvinner. "
+                      "Kör igen med --yes för att radera.", file=sys.stderr)
+                return 1
+            imports.erase(args.import_id, by=who)
+            print("Filen är raderad. Historiken behåller vem som raderade den och när.")
+            return 0
+        outcome = (imports.undo if args.command == "undo" else imports.redo)(args.import_id, by=who)
     except InputError as exc:
         _print_problems(exc.problems, exc.headline)
         return 1
-    print("Ångrad." if outcome.changed else "Importen var redan ångrad; inget ändrades.")
+    done, already = {"undo": ("Ångrad.", "Importen var redan ångrad; inget ändrades."),
+                     "redo": ("Återställd.", "Importen var redan aktiv; inget ändrades.")}[args.command]
+    print(done if outcome.changed else already)
     return 0
 
 
@@ -226,9 +237,13 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("history", help="lista importer")
     p.set_defaults(func=cmd_history)
-    p = sub.add_parser("undo", help="ångra en import")
-    p.add_argument("import_id")
-    p.set_defaults(func=cmd_undo)
+    for name, text in (("undo", "ångra en import"), ("redo", "återställ en ångrad import"),
+                       ("erase", "radera en ångrad imports fil för gott")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("import_id")
+        if name == "erase":
+            p.add_argument("--yes", action="store_true", help="radera utan att fråga (permanent)")
+        p.set_defaults(func=cmd_undo)
 
     p = sub.add_parser("fetch", help="hämta statistik från SCB, Kolada eller Arbetsförmedlingen "
                                      "(se docs/connectors.md)")

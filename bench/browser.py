@@ -35,6 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
+CHROMIUM = os.environ.get("AMNSTATS_CHROMIUM") or os.environ.get("CHROMIUM") or "/usr/bin/chromium"  # as tests/browser
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "bench"))
 
@@ -124,7 +125,7 @@ def floor(browser, data: Path, repeat: int, timeout_s: float) -> tuple[float, fl
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+    ap.add_argument("--chromium", default=CHROMIUM)
     ap.add_argument("--data", type=Path)
     ap.add_argument("--timeout", type=float, default=120)
     args = ap.parse_args()

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+CHROMIUM = os.environ.get("AMNSTATS_CHROMIUM") or os.environ.get("CHROMIUM") or "/usr/bin/chromium"  # as tests/browser
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(PROJECT / "bench"), str(PROJECT / "tests" / "browser"), str(PROJECT)]
 
@@ -57,7 +59,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_008_000, help="about this many rows per file (multiples of 10 080)")
     ap.add_argument("--settle", type=float, default=130.0,
                     help="seconds to wait at the end (Streamlit keeps a closed tab's session for 120 s)")
-    ap.add_argument("--chromium", default="/usr/bin/chromium")
+    ap.add_argument("--chromium", default=CHROMIUM)
     args = ap.parse_args()
 
     from playwright.sync_api import sync_playwright

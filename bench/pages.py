@@ -38,6 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
+CHROMIUM = os.environ.get("AMNSTATS_CHROMIUM") or os.environ.get("CHROMIUM") or "/usr/bin/chromium"  # as tests/browser
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(PROJECT / "bench"))
@@ -195,7 +196,7 @@ def measure_rss(data: Path, timeout_s: float = 240) -> dict:
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+            browser = p.chromium.launch(executable_path=CHROMIUM,
                                         args=["--no-sandbox", "--disable-dev-shm-usage"])
             page = browser.new_page()
             start = time.monotonic()

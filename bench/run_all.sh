@@ -7,7 +7,7 @@
 #   bench/run_all.sh --quick    # smaller sizes and fewer repeats (~10 min)
 #   bench/run_all.sh --long     # with an hour of wall-clock soak at a user's pace (soak.py --wall-hour)
 #
-# Needs `make setup` (the venv) and Chromium for the browser benchmark (CHROMIUM=/path, default
+# Needs `make setup` (the venv) and Chromium for the browser benchmark (AMNSTATS_CHROMIUM=/path, default
 # /usr/bin/chromium). Results are documented in docs/performance.md.
 set -u
 cd "$(dirname "$0")/.."

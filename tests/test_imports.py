@@ -221,6 +221,29 @@ def test_cli_import_with_only_a_wrong_column_does_not_ask_for_nothing(data_dir, 
     assert "kolumnen 'Nej' finns inte i filen" in err and "Ange:" not in err
 
 
+def test_cli_undo_redo_erase_and_history(data_dir, tmp_path, capsys):
+    from amnstats.__main__ import main
+
+    build()
+    f = tmp_path / "af.csv"
+    f.write_bytes(af_csv())
+    assert main(["import", str(f), "--series", "unemployment", "--measure", "arbetslosa_andel",
+                 "--period", "2023-12"]) == 0
+    import_id = imports.history()[0]["id"]
+    assert main(["erase", import_id, "--yes"]) == 1 and "ångra den först" in capsys.readouterr().err
+    assert main(["undo", import_id]) == 0 and "Ångrad." in capsys.readouterr().out
+    assert main(["redo", import_id]) == 0 and "Återställd." in capsys.readouterr().out
+    assert main(["redo", import_id]) == 0 and "redan aktiv" in capsys.readouterr().out
+    assert main(["undo", import_id]) == 0
+    assert main(["erase", import_id]) == 1 and "--yes" in capsys.readouterr().err  # permanent: asks first
+    assert imports.history()[0]["status"] == "undone"
+    assert main(["erase", import_id, "--yes"]) == 0 and "raderad" in capsys.readouterr().out
+    assert imports.history()[0]["status"] == "erased"
+    assert [p.name for p in (data_dir / "raw" / "uploads" / import_id).iterdir()] == ["import.json"]
+    assert main(["history"]) == 0 and f"{import_id}" in (out := capsys.readouterr().out) and "raderad" in out
+    assert main(["redo", import_id]) == 1 and "raderad" in capsys.readouterr().err
+
+
 def test_erase_deletes_an_undone_imports_file_and_every_build_that_holds_its_rows(data_dir):
     build()
     before = store.load_observations()
