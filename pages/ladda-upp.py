@@ -19,6 +19,7 @@ from amnstats.connectors import commit as fetch_commit
 from amnstats.catalogue import KINDS, SERIES_LABELS, measures
 from amnstats.ingest import Source, choose_value_columns, unanswered
 from amnstats.ingest.mapping import FRACTIONS_NOTE
+from amnstats.ingest.read import ACCEPTED_SV
 from amnstats.numbers import format_number
 from amnstats.periods import format_period
 from amnstats.problems import InputError, problems_frame
@@ -242,8 +243,7 @@ def upload_section() -> None:
     """Read, map, validate, preview and import one file. Returns early (not st.stop()) where the
     file cannot go further, so the page's history and undo stay in reach below."""
     generation = st.session_state.get(GENERATION, 0)
-    st.caption(f"Godkända format: CSV- eller textfil (.csv, .txt, .tsv) med semikolon, komma eller tabb, och Excel "
-               f"(.xlsx). Högst {MAX_MB} MB.")
+    st.caption(f"Godkända format: {ACCEPTED_SV}. Högst {MAX_MB} MB.")  # the refusals name the same list
     # Streamlit's own check of type and size speaks English: it lets through up to four times the limit, and
     # read_table refuses, in Swedish, what is not a table or larger than MAX_MB.
     upload = st.file_uploader("Välj fil", key="fil" if generation == 0 else f"fil-{generation}",

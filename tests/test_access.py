@@ -56,3 +56,11 @@ def test_read_only_mode_refuses_uploads_even_if_the_page_is_reached(monkeypatch)
     monkeypatch.setenv("AMNSTATS_READ_ONLY", "true")
     monkeypatch.setattr(access, "_secrets", lambda: {})
     assert access.may_upload() == (False, "amnstats körs i läsläge: uppladdning är avstängd.")
+
+
+def test_an_analysts_list_without_login_lets_nobody_upload(monkeypatch):
+    # e.g. sign-in moved to a proxy and [auth] removed: the list must not silently stop applying
+    monkeypatch.setattr(access, "_secrets", lambda: {"amnstats": {"analysts": ["anna.analytiker@stockholm.se"]}})
+    monkeypatch.delenv("AMNSTATS_READ_ONLY", raising=False)
+    allowed, reason = access.may_upload()
+    assert not allowed and "kräver inloggning" in reason and "[auth]" in reason

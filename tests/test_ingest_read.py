@@ -324,3 +324,22 @@ def test_control_characters_are_counted_over_the_first_100_000_characters_not_by
     assert data.index(b"\x0b") > 100_000 and data.decode().index("\x0b") < 100_000
     with pytest.raises(InputError, match="styrtecken"):
         read_table(data, "fil.csv")
+
+
+def test_every_format_the_message_names_is_read():
+    import re
+
+    from amnstats.ingest.read import ACCEPTED_SV
+
+    named = re.findall(r"\.(\w+)", ACCEPTED_SV)
+    assert {"csv", "txt", "tsv", "tab", "xlsx", "xlsm"} <= set(named)
+    text = "Område;År;Antal\nBromma;2023;5\n".encode()  # SYNTETISK rad
+    book = openpyxl.Workbook()
+    for row in (["Område", "År", "Antal"], ["Bromma", 2023, 5]):
+        book.active.append(row)
+    excel = io.BytesIO()
+    book.save(excel)
+    for suffix in named:
+        data = excel.getvalue() if suffix.startswith("xls") else text
+        table = read_table(data, f"fil.{suffix}")
+        assert table.cells.height == 1, suffix

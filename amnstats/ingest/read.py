@@ -28,7 +28,7 @@ Progress = Callable[[float, str], None]
 
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv", ".tab")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
-ACCEPTED_SV = "CSV- eller textfil (.csv, .txt, .tsv) med semikolon, komma eller tabb, eller Excel (.xlsx)"
+ACCEPTED_SV = "CSV- eller textfil (.csv, .txt, .tsv, .tab) med semikolon, komma eller tabb, eller Excel (.xlsx, .xlsm)"
 SEPARATORS = ("\t", ";", ",", "|")
 MAX_COLUMNS = 2000
 SNIFF_LINES = 200

@@ -1,6 +1,7 @@
 """Who may upload. Locally (no authentication configured) anyone; deployed with st.login
 (an OIDC provider such as the city's Entra ID, in .streamlit/secrets.toml) only users on
-the analysts list; in read-only mode (public screens) nobody, and the page is hidden."""
+the analysts list (a list without st.login lets nobody in); in read-only mode (public
+screens) nobody, and the page is hidden."""
 
 from __future__ import annotations
 
@@ -57,6 +58,9 @@ def may_upload() -> tuple[bool, str]:
     if read_only():
         return False, "amnstats körs i läsläge: uppladdning är avstängd."
     if not auth_configured():
+        if analysts():  # a list nobody can be checked against: refuse rather than let everyone in
+            return False, ("Uppladdning är avstängd: listan över analytiker kräver inloggning, men inloggning "
+                           "([auth] i secrets.toml) är inte inställd. Kontakta den som driftar amnstats.")
         return True, ""
     if not getattr(st.user, "is_logged_in", False):
         return False, "Logga in för att ladda upp data."

@@ -1,7 +1,7 @@
 """The app's pages, declared once, and Streamlit's page objects for them.
 
 `st.Page` resolves its file on the disk (a stat of every folder on the path, about 65 file
-system calls for the app's 13 pages). Each call gives up the GIL, and with many sessions in one
+system calls for the app's 12 pages). Each call gives up the GIL, and with many sessions in one
 process every run then waits for it again, once per call. So the objects are made once per
 process and copied for each run: `st.navigation` marks the page it returns as the one to run,
 and sessions must not share that mark.
