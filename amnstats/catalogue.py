@@ -36,6 +36,10 @@ GENDERS = ("kvinnor", "män", "totalt")
 KINDS = ("utfall", "målvärde", "prognos", "budget")
 TARGET_SETTERS = ("nämnden", "kf")
 STATUSES = ("", "approximate", "suppressed", "missing")
+STATUS_SV = {"": "", "approximate": "ungefärligt", "suppressed": "skyddat", "missing": "saknas"}
+# how a value without a number is written: '..' is a figure kept secret (SCB's and Kolada's
+# sign), '–' one the source does not give
+NO_VALUE_TEXT = {"suppressed": "..", "missing": "–"}
 
 SERIES_LABELS = {
     "unemployment": "Arbetslöshet",

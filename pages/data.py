@@ -7,7 +7,7 @@ frame.ensure()
 import polars as pl
 import streamlit as st
 
-from amnstats.catalogue import SERIES_LABELS, measures
+from amnstats.catalogue import NO_VALUE_TEXT, SERIES_LABELS, STATUS_SV, measures
 from amnstats.numbers import format_number
 from amnstats.periods import format_period
 from amnstats.ui import state
@@ -49,12 +49,12 @@ def data_table(obs: pl.DataFrame, series: str, measure: str, area: str, gender: 
         "Mått": [cat[(s, m)].label_sv for s, m in zip(rows["series"], rows["measure"])],
         "Period": [format_period(p) for p in rows["period"]],
         "Område": rows["area"], "Kön": rows["gender"], "Grupp": rows["group"],
-        "Värde": [format_number(v, decimals[(s, m)], units[(s, m)]) for v, s, m in
-                  zip(rows["value"], rows["series"], rows["measure"])],
+        "Värde": [format_number(v, decimals[(s, m)], units[(s, m)]) if v is not None else NO_VALUE_TEXT.get(st_, "..")
+                  for v, s, m, st_ in zip(rows["value"], rows["series"], rows["measure"], rows["status"])],
         "Typ": rows.select(pl.when(pl.col("target_setter") != "")
                            .then(pl.concat_str("kind", pl.lit(" ("), "target_setter", pl.lit(")")))
                            .otherwise("kind")).to_series(),
-        "Status": rows["status"], "Källa": rows["source_label"], "Anmärkning": rows["note"],
+        "Status": rows["status"].replace_strict(STATUS_SV, default=rows["status"]), "Källa": rows["source_label"], "Anmärkning": rows["note"],
     }).to_pandas()
 
 

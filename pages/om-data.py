@@ -54,4 +54,5 @@ st.header("Kartor")
 st.write(attribution())
 st.header("Personuppgifter")
 st.write("amnstats innehåller bara aggregerad statistik. Filer med personnummer, samordningsnummer eller "
-         "namnkolumner tas inte emot. Små antal i uppdelningar på kön och stadsdelsområde visas som '..'.")
+         "namnkolumner tas inte emot. Små antal i uppdelningar på kön och stadsdelsområde visas som '..'; "
+         "'–' betyder att källan inte anger någon uppgift.")

@@ -266,3 +266,12 @@ def test_mal_table_writes_targets_as_set_and_can_be_downloaded():
     assert (row["Utfall"], row["Nämndens mål"]) == ("75,02\u00a0%", "72\u00a0%")
     button = next(b for b in at.get("download_button") if "tabellen" in b.proto.label)
     assert button.proto.label == "Ladda ned tabellen (CSV)"
+
+
+def test_data_page_writes_status_and_missing_values_in_swedish():
+    at = run_page("data", query={"serie": "Stadsdelarnas arbetsmarknadsinsatser", "kon": "kvinnor"})
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert set(table["Status"]) <= {"", "ungefärligt", "skyddat", "saknas"} and "saknas" in set(table["Status"])
+    missing = table[table["Status"] == "saknas"]
+    assert set(missing["Värde"]) == {"–"}  # the source gives no figure: not '..', which is a secret one
