@@ -59,6 +59,12 @@ def parse_number(text: str | None, *, percent_ok: bool = True) -> ParsedNumber:
     return ParsedNumber(value, status)
 
 
+def printed_decimals(value: float, most: int) -> int:
+    """The fewest decimals, at most `most` (the measure's), that write `value` as it is: 72.0 -> 0,
+    73.8 -> 1. A report's indicator table prints each figure without trailing zeros."""
+    return next((d for d in range(most) if round(value, d) == round(value, most)), most)
+
+
 def format_number(value: float | None, decimals: int = 0, unit: str = "") -> str:
     """Swedish formatting: 1 234,5 with a no-break space as thousands separator."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

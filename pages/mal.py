@@ -9,7 +9,7 @@ import streamlit as st
 
 from amnstats.catalogue import measures
 from amnstats.metrics import target_status
-from amnstats.numbers import format_number
+from amnstats.numbers import format_number, printed_decimals
 from amnstats.periods import format_period
 from amnstats.ui import charts, panel, state
 from amnstats.ui.export import ExportTable, table_csv
@@ -20,11 +20,6 @@ st.caption("Nämndens indikatorer ur tertialrapporter, verksamhetsberättelse oc
            "mot nämndens årsmål och kommunfullmäktiges (KF:s) årsmål.")
 obs = state.observations()
 cat = measures()
-
-
-def target_decimals(value: float, most: int) -> int:
-    """The fewest decimals, at most `most`, that write `value` as it is: 72.0 -> 0, 70.5 -> 1."""
-    return next((d for d in range(most) if round(value, d) == round(value, most)), most)
 
 
 def indicator_table(obs: pl.DataFrame) -> pl.DataFrame:
@@ -55,14 +50,13 @@ def indicator_table(obs: pl.DataFrame) -> pl.DataFrame:
                for s in ("nämnden", "kf")}
         women = grp.filter(pl.col("kind") == "utfall", pl.col("gender") == "kvinnor", pl.col("period") == last["period"])
         men = grp.filter(pl.col("kind") == "utfall", pl.col("gender") == "män", pl.col("period") == last["period"])
-        fmt = lambda v: format_number(v, m.decimals, m.unit) if v is not None else "–"  # noqa: E731
-        # a target is a set figure: '72 %', not '72,00 %' beside an outcome of 75,02 %
-        fmt_target = lambda v: format_number(v, target_decimals(v, m.decimals), m.unit) if v is not None else "–"  # noqa: E731
+        # each figure as the report prints it: 73,8 % and 62,65 % in one measure, a target of 72 %
+        fmt = lambda v: format_number(v, printed_decimals(v, m.decimals), m.unit) if v is not None else "–"  # noqa: E731
         rows.append({
             "Indikator": m.label_sv, "Period": format_period(last["period"]), "Utfall": fmt(last["value"]),
             "Kvinnor": fmt(women["value"][0] if len(women) else None), "Män": fmt(men["value"][0] if len(men) else None),
-            "Nämndens mål": fmt_target(tgt["nämnden"][0] if tgt["nämnden"] else None),
-            "KF:s mål": fmt_target(tgt["kf"][0] if tgt["kf"] else None),
+            "Nämndens mål": fmt(tgt["nämnden"][0] if tgt["nämnden"] else None),
+            "KF:s mål": fmt(tgt["kf"][0] if tgt["kf"] else None),
             "Bedömning": status(measure[0], last["period"]),
             "Källa": last["source_label"],
             "_measure": measure[0],

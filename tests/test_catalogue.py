@@ -67,3 +67,21 @@ def test_share_declared_additive_is_an_error(tmp_path):
         "jobbtorg,x_andel,X,Y,procent,true,neutral,1\n")
     with pytest.raises(catalogue.CatalogueError, match="andelar kan inte summeras"):
         catalogue.measures(tmp_path)
+
+
+def test_no_curated_figure_is_printed_with_more_decimals_than_its_measure_shows():
+    # 73,8 % must not be shown as 74 %: a measure's decimals cover every figure the reports print
+    import re
+    from pathlib import Path
+
+    import polars as pl
+
+    reports = sorted((Path(__file__).resolve().parents[1] / "data" / "raw" / "reports").glob("*.csv"))
+    rows = pl.concat([pl.read_csv(f, infer_schema=False) for f in reports], how="diagonal")
+    found = {}
+    for series, measure, printed in rows.select("series", "measure", "value_printed").iter_rows():
+        m = re.search(r",(\d+)\s*%?$", printed or "")
+        key = (series, measure)
+        found[key] = max(found.get(key, 0), len(m.group(1)) if m else 0)
+    shown = {k: m.decimals for k, m in catalogue.measures().items()}
+    assert {k: d for k, d in found.items() if d > shown[k]} == {}

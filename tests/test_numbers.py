@@ -59,3 +59,10 @@ def test_format_number_swedish():
     assert format_number(-0.01, 1) == "0,0"
     assert format_number(None) == ".."
     assert format_number(7614, 0) == "7\u00a0614"
+
+
+def test_printed_decimals_drop_trailing_zeros_up_to_the_measures_decimals():
+    from amnstats.numbers import printed_decimals
+
+    assert [printed_decimals(v, 2) for v in (72.0, 73.8, 62.65, 0.1 + 0.2, 80.004)] == [0, 1, 2, 1, 0]
+    assert printed_decimals(5.25, 1) == 1  # never more than the measure shows

@@ -264,6 +264,10 @@ def test_mal_table_writes_targets_as_set_and_can_be_downloaded():
     row = table[table["Indikator"].str.startswith("Andel aspiranter")].iloc[0]
     # Verksamhetsberättelse 2023, line 591: outcome 75,02 %, target 72 %
     assert (row["Utfall"], row["Nämndens mål"]) == ("75,02\u00a0%", "72\u00a0%")
+    # Verksamhetsberättelse 2023, line 967: each figure with the decimals the report prints
+    row = table[table["Indikator"].str.startswith("Andel kvinnor och män som har avslutats från Jobbtorg")].iloc[0]
+    assert (row["Utfall"], row["Kvinnor"], row["Män"], row["Nämndens mål"]) == (
+        "73,8\u00a0%", "71,38\u00a0%", "75,53\u00a0%", "60\u00a0%")
     button = next(b for b in at.get("download_button") if "tabellen" in b.proto.label)
     assert button.proto.label == "Ladda ned tabellen (CSV)"
 

@@ -10,7 +10,7 @@ import math
 from functools import lru_cache
 
 from ..catalogue import areas, measures
-from ..numbers import format_number
+from ..numbers import format_number, printed_decimals
 from ..paths import CATALOGUE_DIR
 from ..periods import PeriodError, parse_period
 from .fmt import lower_first, measure_label
@@ -103,7 +103,9 @@ def _isnum(x) -> bool:
 
 def _value(row: dict) -> str:
     m = measures()[(row["series"], row["measure"])]
-    return ("cirka " if row.get("status") == "approximate" else "") + format_number(row["value"], m.decimals, m.unit)
+    # an indicator as its report table prints it (73,8 % in a measure that also has 62,65 %)
+    decimals = printed_decimals(row["value"], m.decimals) if row["series"] == "indicator" else m.decimals
+    return ("cirka " if row.get("status") == "approximate" else "") + format_number(row["value"], decimals, m.unit)
 
 
 def _head(row: dict, area_phrase: str | None, who: str = "", inside: bool = False) -> str:
