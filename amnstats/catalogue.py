@@ -41,6 +41,8 @@ STATUS_SV = {"": "", "approximate": "ungefärligt", "suppressed": "skyddat", "mi
 # sign), '–' one the source does not give
 NO_VALUE_TEXT = {"suppressed": "..", "missing": "–"}
 
+CHANGE_WORDS = ("minskning", "okning", "forandring")  # words of a measure id: see Measure.is_change
+
 SERIES_LABELS = {
     "unemployment": "Arbetslöshet",
     "jobbtorg": "Jobbtorg Stockholm",
@@ -74,6 +76,12 @@ class Measure:
     @property
     def is_share(self) -> bool:
         return self.unit in SHARE_UNITS
+
+    @property
+    def is_change(self) -> bool:
+        """A figure that is itself a change (a decrease, an increase, procentenheter): compared with
+        a year earlier it would be a change of a change, which no sentence or ranking should state."""
+        return self.unit == "procentenheter" or bool(set(self.measure.split("_")) & set(CHANGE_WORDS))
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,9 @@ def biggest_changes(obs: pl.DataFrame) -> pl.DataFrame:
     city = obs.filter(pl.col("area") == "Stockholm", pl.col("gender") == "totalt", pl.col("kind") == "utfall",
                       pl.col("series") != "indicator")
     changes = latest(year_on_year(city)).filter(pl.col("change_abs").is_not_null())
+    # a decrease compared with last year's decrease is no change a reader can use
+    kept = [(k[0], k[1]) for k, m in measures().items() if not m.is_change]
+    changes = changes.join(pl.DataFrame(kept, schema=["series", "measure"], orient="row"), on=["series", "measure"])
     return changes.with_columns(
         size=pl.when(pl.col("change_unit") == "procentenheter").then(pl.col("change_abs").abs())
         .otherwise(pl.col("change_pct").abs() / 10)  # 10 % of a count weighs like 1 procentenhet

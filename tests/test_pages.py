@@ -279,3 +279,11 @@ def test_data_page_writes_status_and_missing_values_in_swedish():
     assert set(table["Status"]) <= {"", "ungefärligt", "skyddat", "saknas"} and "saknas" in set(table["Status"])
     missing = table[table["Status"] == "saknas"]
     assert set(missing["Värde"]) == {"–"}  # the source gives no figure: not '..', which is a secret one
+
+
+def test_biggest_changes_leave_out_figures_that_are_changes_themselves():
+    at = run_page("oversikt")
+    changes = next(h.value for h in at.html if "amn-changes" in h.value)
+    assert changes.count("<li>") == 6
+    # 'Minskningen … 8 000 färre än 2022' compared two decreases (002 line 773, 003 line 1735)
+    assert "Minskningen" not in changes and "Ökningen" not in changes

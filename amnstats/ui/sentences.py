@@ -140,7 +140,7 @@ def _change(row: dict) -> str:
     """', 0,4 procentenheter högre än ett år tidigare' (empty when there is nothing to compare)."""
     m = measures()[(row["series"], row["measure"])]
     change = row.get("change_abs")
-    if not (_isnum(change) and row.get("period_prev")):
+    if not (_isnum(change) and row.get("period_prev")) or m.is_change:  # no change of a decrease
         return ""
     cmp = _comparison(row["period_prev"])
     if kind_noun := KIND_NOUNS.get(row.get("kind") or "utfall"):  # a budget against last year's budget
@@ -154,8 +154,6 @@ def _change(row: dict) -> str:
         pct = row.get("change_pct")
         pct_text = f" ({'+' if change > 0 else '−'}{format_number(abs(pct), 1)} %)" if _isnum(pct) else ""
         return f", {format_number(abs(change), m.decimals)} {'fler' if change > 0 else 'färre'} {than}{pct_text}"
-    if m.unit == "antal":  # a count that is not a stock, an increase or a decrease: 'mindre', not 'lägre'
-        return f", {format_number(abs(change), m.decimals)} {'större' if change > 0 else 'mindre'} {than}"
     return f", {format_number(abs(change), m.decimals, m.unit)} {'högre' if change > 0 else 'lägre'} {than}"
 
 
