@@ -65,6 +65,13 @@ def printed_decimals(value: float, most: int) -> int:
     return next((d for d in range(most) if round(value, d) == round(value, most)), most)
 
 
+def rough_difference(change: float, decimals: int) -> float:
+    """A difference involving an approximate figure, to two significant digits ('drygt 8 500'
+    against 6 412: 2 088 -> 2 100); a small one to the measure's decimals."""
+    digits = len(str(int(abs(change)))) - 2 if abs(change) >= 100 else 0
+    return round(change, -digits) if digits > 0 else round(change, decimals)
+
+
 def format_number(value: float | None, decimals: int = 0, unit: str = "") -> str:
     """Swedish formatting: 1 234,5 with a no-break space as thousands separator."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

@@ -57,7 +57,8 @@ else:
     cols = st.columns(3)
     for i, row in enumerate(heads.iter_rows(named=True)):
         m = cat[(row["series"], row["measure"])]
-        delta = fmt.change_text(row["change_abs"], row["change_pct"], row["change_unit"], m.decimals)
+        delta = fmt.change_text(row["change_abs"], row["change_pct"], row["change_unit"], m.decimals,
+                                approximate=row["status"] == "approximate")
         with cols[i % 3].container(border=True):
             st.metric(
                 label=fmt.measure_title(row["series"], m.label_sv) + (f" ({row['group']})" if row["group"] else ""),

@@ -197,3 +197,21 @@ def test_a_group_with_parentheses_is_bracketed_inside_the_sentence():
                      period="2024", period_prev=None, change_abs=None, value=120.0))
     assert "(utbildningsplikt [Sfi med yrkesinfärgning])" in s, s
     assert s.count("(") == s.count(")") == 1, s
+
+
+def test_a_change_from_an_approximate_figure_is_rounded_and_said_to_be_approximate():
+    # Verksamhetsplan 2026: "Drygt 8 500 personer är inskrivna" against 6 412 a year earlier
+    s = describe(row(series="jobbtorg", measure="inskrivna_unika", period="2024", period_prev="2023",
+                     value=8500.0, value_prev=6412.0, change_abs=2088.0, change_pct=32.6, status="approximate"))
+    assert s.endswith("var cirka 8\u00a0500 under 2024, cirka 2\u00a0100 fler än 2023."), s
+    s = describe(row(value=5.0, value_prev=4.6, change_abs=0.4, status="approximate"))
+    assert s.endswith(", cirka 0,4 procentenheter högre än ett år tidigare."), s
+
+
+def test_a_card_delta_from_an_approximate_figure_is_rounded():
+    from amnstats.ui.fmt import change_text
+
+    assert change_text(2088.0, 32.6, "antal", 0, approximate=True) == "cirka +2\u00a0100"
+    assert change_text(-363.0, -9.1, "antal", 0, approximate=True) == "cirka −360"
+    assert change_text(0.4, None, "procentenheter", 1, approximate=True) == "cirka +0,4 procentenheter"
+    assert change_text(2088.0, 32.6, "antal", 0) == "+2\u00a0088 (+32,6 %)"

@@ -6,7 +6,7 @@ import math
 import re
 
 from ..catalogue import SERIES_LABELS, measures
-from ..numbers import format_number
+from ..numbers import format_number, rough_difference
 from ..periods import format_period
 
 
@@ -29,10 +29,17 @@ def measure_title(series: str, label: str) -> str:
     return f"{name}: {label}"
 
 
-def change_text(change: float | None, pct: float | None, unit: str, decimals: int) -> str | None:
-    """'+0,4 procentenheter' for shares, '+326 (+5,4 %)' for counts; None when not comparable."""
+def change_text(change: float | None, pct: float | None, unit: str, decimals: int,
+                approximate: bool = False) -> str | None:
+    """'+0,4 procentenheter' for shares, '+326 (+5,4 %)' for counts; 'cirka +2 100' when a figure
+    compared is approximate; None when not comparable."""
     if change is None or (isinstance(change, float) and math.isnan(change)):
         return None
+    if approximate:
+        change = rough_difference(change, decimals if unit != "procentenheter" else 1)
+        sign = "+" if change > 0 else ""
+        return f"cirka {sign}{format_number(change, 1 if unit == 'procentenheter' else decimals)}" + (
+            " procentenheter" if unit == "procentenheter" else "")
     sign = "+" if change > 0 else ""
     if unit == "procentenheter":
         return f"{sign}{format_number(change, 1)} procentenheter"

@@ -10,7 +10,7 @@ import math
 from functools import lru_cache
 
 from ..catalogue import areas, measures
-from ..numbers import format_number, printed_decimals
+from ..numbers import format_number, printed_decimals, rough_difference
 from ..paths import CATALOGUE_DIR
 from ..periods import PeriodError, parse_period
 from .fmt import lower_first, measure_label
@@ -146,6 +146,16 @@ def _change(row: dict) -> str:
     if kind_noun := KIND_NOUNS.get(row.get("kind") or "utfall"):  # a budget against last year's budget
         cmp = f"{kind_noun} för {cmp}" if cmp[0].isdigit() else f"{kind_noun} {cmp}"
     than = f"än {cmp}"
+    if "approximate" in (row.get("status"), row.get("status_prev")):
+        # 'drygt 8 500' against 6 412: the difference is no more exact than the rougher figure
+        about = "cirka " if round(change, m.decimals) != 0 else ""
+        change = rough_difference(change, m.decimals)
+        if change == 0:
+            return f", ungefär som {cmp}"
+        word = ("fler", "färre") if m.is_additive else ("högre", "lägre")
+        amount = f"{format_number(abs(change), 1)} procentenheter" if m.unit == "procent" else \
+            format_number(abs(change), m.decimals, "" if m.is_additive else m.unit)
+        return f", {about}{amount} {word[0] if change > 0 else word[1]} {than}"
     if round(change, m.decimals if m.unit != "procent" else 1) == 0:
         return f", oförändrat jämfört med {cmp}"
     if m.unit == "procent":
