@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from amnstats.catalogue import measures
+from amnstats.sources.reports import contradicted_sources
 from amnstats.metrics import target_status
 from amnstats.numbers import format_number, printed_decimals
 from amnstats.periods import format_period
@@ -38,6 +39,7 @@ def indicator_table(obs: pl.DataFrame) -> pl.DataFrame:
                 return row["status"][0] or row["reason"][0] or "–"
         return "–"
 
+    doubtful = contradicted_sources(state.datasets().to_dicts())
     rows = []
     for measure, grp in ind.group_by("measure", maintain_order=True):
         m = cat[("indicator", measure[0])]
@@ -57,7 +59,8 @@ def indicator_table(obs: pl.DataFrame) -> pl.DataFrame:
             "Kvinnor": fmt(women["value"][0] if len(women) else None), "Män": fmt(men["value"][0] if len(men) else None),
             "Nämndens mål": fmt(tgt["nämnden"][0] if tgt["nämnden"] else None),
             "KF:s mål": fmt(tgt["kf"][0] if tgt["kf"] else None),
-            "Bedömning": status(measure[0], last["period"]),
+            "Bedömning": "ej bedömd: källan motsäger sig själv (se Om data)" if last["source"] in doubtful
+            else status(measure[0], last["period"]),
             "Källa": last["source_label"],
             "_measure": measure[0],
         })

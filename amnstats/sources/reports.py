@@ -48,7 +48,7 @@ def load(raw_dir: Path, processed_dir: Path | None = None) -> SourceBatch:
                 value_text=pl.col("value_printed"),
                 status=pl.col("status"), kind=pl.col("kind"), target_setter=pl.col("target_setter"),
                 dataset=pl.lit(dataset["id"]),
-                source=pl.lit(f"seeds/{document}#L") + pl.col("line"),
+                source=pl.lit(source_prefix(document)) + pl.col("line"),
                 source_label=pl.lit(f"{dataset['title']}, rad ") + pl.col("line"),
                 note=pl.col("note"),
                 raw_file=pl.lit(rel),
@@ -56,6 +56,19 @@ def load(raw_dir: Path, processed_dir: Path | None = None) -> SourceBatch:
             )
         )
     return batch
+
+
+def source_prefix(document: str) -> str:
+    """A report figure's `source` is this followed by its line: 'seeds/002_….txt#L607'."""
+    return f"seeds/{document}#L"
+
+
+def contradicted_sources(datasets: list[dict]) -> set[str]:
+    """The `source` of every line a report's sidecar names in an inconsistency: a figure there
+    disagrees with the document's own text or tables."""
+    lines = explained_lines(datasets)
+    return {f"{source_prefix(d['document'] or d['id'] + '.txt')}{n}"
+            for d in datasets if d["id"] in lines for n in lines[d["id"]]}
 
 
 def explained_lines(datasets: list[dict]) -> dict[str, set[int]]:
