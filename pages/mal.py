@@ -79,9 +79,9 @@ else:
     # the assessment next to the figures it judges, so it is in view without scrolling sideways
     order = ["Indikator", "Period", "Utfall", "Nämndens mål", "KF:s mål", "Bedömning", "Kvinnor", "Män", "Källa"]
     # a static table: long indicator names and sources wrap, so every column is in view at 1400 px
-    # (in a box of its own height, so the chart below stays near)
     shown = table.select(order)
-    st.container(height=560, border=False).table(shown)
+    # (not in a scrolling box of its own: a box without keyboard access fails axe's scrollable-region check)
+    st.table(shown)
     st.download_button("Ladda ned tabellen (CSV)", key="mal-csv", mime="text/csv", file_name="mal-och-utfall.csv",
                        data=table_csv(ExportTable("Mål och utfall", shown, {}, shown["Källa"].unique().sort().to_list())))
     st.caption("Bedömning mot nämndens mål (KF:s om nämnden saknar mål för perioden): uppfyllt; delvis uppfyllt = "
