@@ -25,6 +25,16 @@ def district_rows(obs: pl.DataFrame) -> pl.DataFrame:
     return obs.filter(pl.col("area_type") == "sdo", pl.col("group") == "")
 
 
+def joint_rows(obs: pl.DataFrame) -> pl.DataFrame:
+    """Rows of districts the source reports together ('Kungsholmen, Norrmalm och Östermalm')."""
+    return obs.filter(pl.col("area_type") == "combined", pl.col("group") == "", pl.col("gender") == "totalt")
+
+
+def rank_of(values: list[float], mine: float, decimals: int) -> int:
+    """1 + the number of higher values: equal values (as shown) share a rank."""
+    return 1 + sum(round(v, decimals) > round(mine, decimals) for v in values)
+
+
 def measure_options(obs: pl.DataFrame) -> list[str]:
     return (memo(obs, district_rows).select("series", "measure", "kind").unique().sort("series", "measure", "kind")
             .with_columns(key=pl.concat_str("series", "measure", "kind", separator="/"))["key"].to_list())
@@ -51,19 +61,36 @@ def profile(obs: pl.DataFrame, district: str) -> pl.DataFrame:
         pl.col("area") == "Stockholm", pl.col("gender") == "totalt", pl.col("group") == "")
     city_values = {(s, mm, k, p): v for s, mm, k, p, v in
                    city.select("series", "measure", "kind", "period", "value").iter_rows()}
+    joint = memo(obs, joint_rows)
     rows = []
     for (s, mm, k, p), grp in sdo.group_by(["series", "measure", "kind", "period"], maintain_order=True):
         mine = grp.filter(pl.col("area") == district)
-        ranked = grp.filter(pl.col("value").is_not_null()).sort("value", descending=True)["area"].to_list()
+        mine = mine.row(0, named=True) if len(mine) else None
+        values = grp.filter(pl.col("value").is_not_null())["value"].to_list()
         meas = cat[(s, mm)]
         cityv = city_values.get((s, mm, k, p), ...)
+        if mine is not None and mine["value"] is not None:
+            shown = charts.value_text(mine["value"], mine["status"], meas)
+            rank = f"{rank_of(values, mine['value'], meas.decimals)} av {len(values)}"
+            source = mine["source_label"]
+        else:
+            together = charts.reported_jointly(
+                joint.filter(pl.col("series") == s, pl.col("measure") == mm, pl.col("kind") == k,
+                             pl.col("period") == p), set()).get(district)
+            if together is not None:
+                shown, source = charts.joint_phrase(district, together, meas), together["source_label"]
+            elif mine is not None:  # '..' kept secret, '–' not given by the source
+                shown, source = charts.value_text(None, mine["status"], meas), mine["source_label"]
+            else:
+                shown, source = "uppgift saknas", ""
+            rank = "–"
         rows.append({
             "Mått": meas.label_sv + ("" if k == "utfall" else f" ({k})"),
             "Period": format_period(p),
-            district: format_number(mine["value"][0], meas.decimals, meas.unit) if len(mine) else "uppgift saknas",
-            "Rang": f"{ranked.index(district) + 1} av {len(ranked)}" if district in ranked else "–",
+            district: shown,
+            "Rang": rank,
             "Hela staden": format_number(cityv, meas.decimals, meas.unit) if cityv is not ... else "–",
-            "Källa": mine["source_label"][0] if len(mine) else "",
+            "Källa": source,
         })
     return pl.DataFrame(rows)
 
@@ -100,7 +127,12 @@ st.header("Ett stadsdelsområde jämfört med staden")
 district = st.selectbox("Stadsdelsområde", districts(), key="stadsdel", bind="query-params")
 table = memo(obs, profile, district)
 if not table.is_empty():
-    st.dataframe(table.to_pandas(), hide_index=True, width="stretch")
-    st.caption("Rang 1 = högst värde bland de stadsdelsområden som redovisas. Källa per rad i tabellen.")
+    # wide enough for 'cirka 2,0 %' and 'redovisas sammantaget med Norrmalm och Östermalm: 46' uncut
+    longest = max(len(v) for v in [district, *table[district].to_list()])
+    st.dataframe(table.to_pandas(), hide_index=True, width="stretch",
+                 column_config={district: st.column_config.TextColumn(width=min(8 * longest + 24, 400))})
+    st.caption("Rang 1 = högst värde bland de stadsdelsområden som redovisas; lika värden delar rang. "
+               "'–' betyder att källan inte anger någon uppgift, '..' att ett litet tal är skyddat. "
+               "Källa per rad i tabellen.")
 else:
     st.info(f"Inga uppgifter per stadsdelsområde finns för {district}.")

@@ -10,7 +10,7 @@ from collections import OrderedDict
 import altair as alt
 import polars as pl
 
-from ..catalogue import GENDERS, Measure, measures
+from ..catalogue import GENDERS, NO_VALUE_TEXT, Measure, areas, measures
 from ..metrics import SERIES_KEY, latest, previous_period_labels, year_on_year
 from ..numbers import format_number
 from ..periods import PeriodError, format_period, parse_period
@@ -43,6 +43,7 @@ def _layer(*layers: alt.Chart, **kwargs) -> alt.LayerChart:
     return chart
 
 
+MISSING_FILL = "#e6e6e6"  # a district without a figure of its own on the map
 GENDER_LABEL = {"kvinnor": "Kvinnor", "män": "Män", "totalt": "Totalt"}
 BREAKS = {
     # date, applies to series (None = all district series), text
@@ -96,13 +97,72 @@ def _display(df: pl.DataFrame, m: Measure) -> pl.DataFrame:
 
     Built as Python lists, not map_elements: Python callbacks inside polars' thread pool
     deadlock against to_pandas() in another session's thread (seen under concurrent load)."""
-    texts = [("cirka " if st == "approximate" else "") + format_number(v, m.decimals, m.unit) if v is not None else ".."
-             for v, st in zip(df["value"].to_list(), df["status"].to_list())]
+    texts = [value_text(v, st, m) for v, st in zip(df["value"].to_list(), df["status"].to_list())]
     return df.with_columns(
         Värde_text=pl.Series(texts, dtype=pl.String),
         Period_text=pl.Series([format_period(p) for p in df["period"].to_list()], dtype=pl.String),
         Kön=pl.col("gender").replace_strict(GENDER_LABEL, default=pl.col("gender")),
     )
+
+
+def value_text(value: float | None, status: str, m: Measure) -> str:
+    """A value as shown: 'cirka 2,0 %'; without a number '..' when suppressed (a small count kept
+    secret) and '–' when the source gives none (catalogue.NO_VALUE_TEXT)."""
+    if value is None:
+        return NO_VALUE_TEXT.get(status, NO_VALUE_TEXT["missing"])
+    return ("cirka " if status == "approximate" else "") + format_number(value, m.decimals, m.unit)
+
+
+def joint_areas() -> dict[str, tuple[str, ...]]:
+    """Areas a source reports as one row ('Kungsholmen, Norrmalm och Östermalm'), with their districts."""
+    return {a.area: a.members for a in areas().values() if a.area_type == "combined"}
+
+
+def reported_jointly(joint: pl.DataFrame, have: set[str]) -> dict[str, dict]:
+    """District -> the row of a combined area with a value that reports it, for the districts
+    not in `have` (those without a value of their own)."""
+    members = joint_areas()
+    out: dict[str, dict] = {}
+    for r in joint.filter(pl.col("value").is_not_null()).iter_rows(named=True):
+        for d in members.get(r["area"], ()):
+            if d not in have:
+                out.setdefault(d, r)
+    return out
+
+
+def joint_phrase(district: str, row: dict, m: Measure) -> str:
+    """'redovisas sammantaget med Norrmalm och Östermalm: 46'."""
+    others = [d for d in joint_areas().get(row["area"], ()) if d != district]
+    return f"redovisas sammantaget med {names(others, cap=len(others))}: {value_text(row['value'], row['status'], m)}"
+
+
+def _joint_notes(jointly: dict[str, dict], m: Measure) -> list[str]:
+    """One phrase per combined row: 'Kungsholmen, Norrmalm och Östermalm redovisas sammantaget (46)'."""
+    rows = {r["area"]: r for r in jointly.values()}
+    return [f"{area} redovisas sammantaget ({value_text(r['value'], r['status'], m)})" for area, r in rows.items()]
+
+
+def _without_value(rows: pl.DataFrame, label_col: str, everyone: list[str] | None = None) -> str:
+    """'uppgift saknas för Bromma; skyddade små tal (..) för Farsta': the labels without a value
+    (and those of `everyone` without a row), by why; 'Farsta (kvinnor och män)' when other
+    genders of the label have a value."""
+    have = set(rows.filter(pl.col("value").is_not_null())[label_col].to_list())
+    lacking, hidden = [], []
+    for (label,), grp in rows.filter(pl.col("value").is_null()).group_by(label_col, maintain_order=True):
+        name = label if label not in have else f"{label} ({' och '.join(grp['gender'].to_list())})"
+        (hidden if (grp["status"] == "suppressed").all() else lacking).append(name)
+    known = set(rows[label_col].to_list())
+    lacking += [x for x in (everyone or []) if x not in known]
+    parts = []
+    if lacking:
+        parts.append(f"uppgift saknas för {', '.join(lacking)}")
+    if hidden:
+        parts.append(f"skyddade små tal ({NO_VALUE_TEXT['suppressed']}) för {', '.join(hidden)}")
+    return "; ".join(parts)
+
+
+PERIOD_TYPE_SV = {"year": "helår", "tertial": "tertial", "quarter": "kvartal", "month": "månad",
+                  "months": "del av år", "date": "datum", "school_year": "läsår"}
 
 
 def pick_period_type(df: pl.DataFrame) -> str | None:
@@ -123,15 +183,19 @@ def trend(obs: pl.DataFrame, series: str, measure: str, *, area: str = "Stockhol
                      pl.col("group") == group, pl.col("kind") == kind, pl.col("gender").is_in(list(genders)),
                      pl.col("is_preferred"))
     ptype = period_type or pick_period_type(sel)
+    other_types = set(sel["period_type"].unique().to_list()) - {ptype}
     sel = sel.filter(pl.col("period_type") == ptype).sort("period_start", "gender")
     table = _table(sel, m, title, ["Period_text", "Kön"])
     if sel.filter(pl.col("value").is_not_null()).is_empty():
         return ChartSpec(chart_id, title, None, table, "", [], empty_message=f"Inga uppgifter för {area}.")
     data = _display(sel, m)
     if data["period"].n_unique() == 1:  # one period: a line would be a lone dot
-        return _single_period(data, m, chart_id, title, sel, area)
+        note = ("Bara en period finns redovisad för det här måttet." if not other_types else
+                f"Bara en period av typen {PERIOD_TYPE_SV.get(ptype, ptype)} finns redovisad; måttets andra perioder "
+                f"({', '.join(sorted(PERIOD_TYPE_SV.get(t, t) for t in other_types))}) finns under Data och källor.")
+        return _single_period(data, m, chart_id, title, sel, area, note)
     temporal = ptype == "month"
-    drawn = _with_gaps(data, ptype)
+    drawn = _with_gaps(data.filter(pl.col("gender").is_in(_valued_genders(data))), ptype)
     x = (alt.X("period_start:T", title=None,
                axis=alt.Axis(labelExpr=theme.sv_month_expr(), tickCount=_month_ticks(drawn)))
          if temporal else
@@ -140,7 +204,7 @@ def trend(obs: pl.DataFrame, series: str, measure: str, *, area: str = "Stockhol
     base = alt.Chart(drawn).encode(
         x=x,
         y=alt.Y("value:Q", title=_value_title(m), axis=alt.Axis(labelExpr=axis_format(m))),
-        color=alt.Color("gender:N", title="Kön", scale=theme.gender_scale(drawn["gender"].unique().to_list()),
+        color=alt.Color("gender:N", title="Kön", scale=theme.gender_scale(_valued_genders(drawn)),
                         legend=alt.Legend(labelExpr="{'kvinnor':'Kvinnor','män':'Män','totalt':'Totalt'}[datum.label]")),
         tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Kön:N"),
                  alt.Tooltip("Värde_text:N", title=m.label_sv)],
@@ -220,12 +284,17 @@ def _with_gaps(data: pl.DataFrame, ptype: str) -> pl.DataFrame:
                 p = parse_period(label)
                 gaps.append({"period": label, "period_start": p.start, "period_end": p.end, "gender": gender,
                              "status": "missing", "Period_text": format_period(label),
-                             "Kön": GENDER_LABEL.get(gender, gender), "Värde_text": ".."})
+                             "Kön": GENDER_LABEL.get(gender, gender), "Värde_text": NO_VALUE_TEXT["missing"]})
     if gaps:
         data = pl.concat([data, pl.DataFrame(gaps)], how="diagonal_relaxed").sort("period_start", "gender")
     valued = pl.col("value").is_not_null()
     neighbour = valued.shift(1).over("gender").fill_null(False) | valued.shift(-1).over("gender").fill_null(False)
     return data.with_columns(alone=valued & ~neighbour)
+
+
+def _valued_genders(data: pl.DataFrame) -> list[str]:
+    """The genders with a value: a legend lists only what is drawn."""
+    return data.filter(pl.col("value").is_not_null())["gender"].unique().to_list()
 
 
 def _month_ticks(drawn: pl.DataFrame) -> alt.TimeIntervalStep:
@@ -237,7 +306,7 @@ def _month_ticks(drawn: pl.DataFrame) -> alt.TimeIntervalStep:
 
 
 def _single_period(data: pl.DataFrame, m: Measure, chart_id: str, title: str, sel: pl.DataFrame,
-                   area: str) -> ChartSpec:
+                   area: str, note: str) -> ChartSpec:
     base = alt.Chart(data.filter(pl.col("value").is_not_null())).encode(
         y=alt.Y("Kön:N", title=None, sort=[GENDER_LABEL[g] for g in GENDERS]),
         x=alt.X("value:Q", title=_value_title(m), axis=alt.Axis(labelExpr=axis_format(m))),
@@ -250,7 +319,7 @@ def _single_period(data: pl.DataFrame, m: Measure, chart_id: str, title: str, se
     sentence = _sentence(sel, area)
     return ChartSpec(chart_id, f"{title}, {period}", chart, _table(sel, m, title, ["Period_text", "Kön"]), sentence,
                      sources_of(sel), alt_text=f"Stapeldiagram: {title}, {period}. {sentence}",
-                     notes=["Bara en period finns redovisad för det här måttet."])
+                     notes=[note])
 
 
 def _sentence(sel: pl.DataFrame, area: str | None, period: str | None = None) -> str:
@@ -313,7 +382,20 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
     if sel.filter(pl.col("value").is_not_null()).is_empty():
         return ChartSpec(chart_id, title, None, table, "", [],
                          empty_message=f"Inga uppgifter för {format_period(period)}.")
-    data = _display(sel, m)
+    # a bar without a value is left out and named in a note: an empty row reads as zero
+    data = _display(sel.filter(pl.col("value").is_not_null()), m)
+    notes, cited = [], [data]  # the source names the rows whose figures are shown
+    own, everyone = sel, None
+    if by == "area" and area_types == ("sdo",):  # the districts: every one drawn, noted, or reported jointly
+        from ..catalogue import districts
+        joint = _joint_rows(obs, series, measure, period=period, gender="totalt", group=group, kind=kind)
+        jointly = reported_jointly(joint, set(data["area"].to_list()))
+        own, everyone = sel.filter(~pl.col("area").is_in(list(jointly))), [d for d in districts() if d not in jointly]
+        notes += [f"{n}; inte med i diagrammet." for n in _joint_notes(jointly, m)]
+        cited.append(joint.filter(pl.col("area").is_in([r["area"] for r in jointly.values()])))
+    gaps = _without_value(own, label_col, everyone)
+    if gaps:
+        notes.insert(0, f"Utan stapel: {gaps}.")
     order = _bar_order(data, label_col, genders, m)
     enc = dict(
         y=alt.Y(f"{label_col}:N", title=None, sort=order),
@@ -322,7 +404,7 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
                  alt.Tooltip("Kön:N"), alt.Tooltip("Värde_text:N", title=m.label_sv)],
     )
     if len(genders) > 1:
-        enc["color"] = alt.Color("gender:N", title="Kön", scale=theme.gender_scale(data["gender"].unique().to_list()),
+        enc["color"] = alt.Color("gender:N", title="Kön", scale=theme.gender_scale(_valued_genders(data)),
                                  legend=alt.Legend(labelExpr="{'kvinnor':'Kvinnor','män':'Män','totalt':'Totalt'}[datum.label]"))
         enc["yOffset"] = alt.YOffset("gender:N", sort=list(genders))
     else:
@@ -347,8 +429,16 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
     else:
         sentence = _bars_sentence(ranked, m, label_col, f"{m.label_sv}{kind_suffix(kind)} {format_period(period)}",
                                   "områdena" if by == "area" else "grupperna")
-    return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel),
-                     alt_text=f"Stapeldiagram: {title}. {sentence}")
+    return ChartSpec(chart_id, title, chart, table, sentence, sources_of(pl.concat(cited, how="diagonal_relaxed")),
+                     alt_text=f"Stapeldiagram: {title}. {sentence}", notes=notes)
+
+
+def _joint_rows(obs: pl.DataFrame, series: str, measure: str, *, period: str, gender: str, group: str | None,
+                kind: str) -> pl.DataFrame:
+    """The rows of areas reported as one (area_type combined) for a cell."""
+    return slice_rows(obs, series, measure).filter(
+        pl.col("period") == period, pl.col("gender") == gender, pl.col("group") == (group or ""),
+        pl.col("kind") == kind, pl.col("area_type") == "combined", pl.col("is_preferred"))
 
 
 def _bar_rows(obs: pl.DataFrame, series: str, measure: str, periods: list[str], *, by: str, area: str | None,
@@ -494,44 +584,68 @@ def choropleth(obs: pl.DataFrame, series: str, measure: str, *, period: str, gen
                          empty_message=f"Inga uppgifter per stadsdelsområde för {format_period(period)}.")
     data = _display(sel, m)
     values = {r["area"]: r for r in data.iter_rows(named=True)}
+    valued = {a for a, r in values.items() if r["value"] is not None}
+    joint = _joint_rows(obs, series, measure, period=period, gender=gender, group=group, kind=kind)
+    jointly = reported_jointly(joint, valued)
     features = []
     for f in district_features():  # shared geometry, read only; fresh properties per map
-        r = values.get(f["properties"]["area"])
+        area = f["properties"]["area"]
+        r = values.get(area)
+        if area in jointly:
+            text = joint_phrase(area, jointly[area], m)
+        elif r is None or (r["value"] is None and r["status"] != "suppressed"):
+            text = "uppgift saknas"
+        else:
+            text = r["Värde_text"]
         features.append({"type": f["type"], "geometry": f["geometry"],
-                         "properties": f["properties"] | {"value": r["value"] if r else None,
-                                                          "text": r["Värde_text"] if r else "uppgift saknas"}})
+                         "properties": f["properties"] | {"value": r["value"] if r else None, "text": text,
+                                                          "joint": area in jointly}})
     geo = alt.Data(values=_Values(features))
     base = alt.Chart().project(type="mercator")  # the geometry goes on the layer once: Altair copies
     # a chart's data at every step (encode, filter, ...), which made the map the slowest chart
-    missing = base.mark_geoshape(fill="#e6e6e6", stroke="#ffffff", strokeWidth=1.5).encode(
-        tooltip=[alt.Tooltip("properties.area:N", title="Stadsdelsområde"),
-                 alt.Tooltip("properties.text:N", title=m.label_sv)],
-    ).transform_filter("datum.properties.value == null")
+    tooltip = [alt.Tooltip("properties.area:N", title="Stadsdelsområde"),
+               alt.Tooltip("properties.text:N", title=m.label_sv)]
+    missing = base.mark_geoshape(fill=MISSING_FILL, stroke="#ffffff", strokeWidth=1.5).encode(
+        tooltip=tooltip).transform_filter("datum.properties.value == null && !datum.properties.joint")
+    # grey too (a joint figure is not the district's own), outlined as one: drawn last, over the borders
+    together = base.mark_geoshape(fill=MISSING_FILL, stroke=theme.MUTED, strokeWidth=2, strokeDash=[5, 3]).encode(
+        tooltip=tooltip).transform_filter("datum.properties.joint")
     filled = base.mark_geoshape(stroke="#ffffff", strokeWidth=1.5).encode(
         color=alt.Color("properties.value:Q", title=_value_title(m),
                         # light to mid blue: dark labels read at 4.5:1 or better on every district
                         scale=alt.Scale(range=["#eef5fc", "#4f9bd1"]),
                         legend=alt.Legend(orient="right", labelExpr=axis_format(m), gradientLength=220)),
-        tooltip=[alt.Tooltip("properties.area:N", title="Stadsdelsområde"),
-                 alt.Tooltip("properties.text:N", title=m.label_sv)],
+        tooltip=tooltip,
     ).transform_filter("datum.properties.value != null")
-    labels = base.mark_text(fontSize=12, fontWeight="bold").encode(
+    labels = base.mark_text(style=theme.MAP_LABEL).encode(  # its size in the theme: larger when projected
         longitude=alt.Longitude("lon:Q"), latitude=alt.Latitude("lat:Q"), text=alt.Text("properties.text:N"),
         color=alt.ColorValue(theme.TEXT),
     ).transform_filter(  # grey districts carry no label: the small central ones would overlap
         "datum.properties.value != null"
     ).transform_calculate(
         lon="geoCentroid(null, datum)[0]", lat="geoCentroid(null, datum)[1]")
-    chart = _layer(missing, filled, labels, data=geo, height=520)
-    shown = sorted(values)
-    lacking = [d for d in districts() if d not in values]
+    layers = [missing, filled, together, labels] if jointly else [missing, filled, labels]
+    chart = _layer(*layers, data=geo)  # its height is the theme's: shorter when projected
+    shown = sorted(valued)
+    everyone = districts()
+    lacking = [d for d in everyone if d not in valued and d not in jointly]
     entries = _entries(data.filter(pl.col("value").is_not_null()), m, "area")
     sentence = f"{m.label_sv}{kind_suffix(kind)} {format_period(period)} var {_rank_text(entries)}."
+    together_notes = _joint_notes(jointly, m)
+    sentence += "".join(f" {n}." for n in together_notes)
     if lacking:
-        sentence += f" Uppgift saknas för {len(lacking)} av 13 stadsdelsområden."
-    notes = [f"Grått på kartan: uppgift saknas för {', '.join(lacking)}."] if lacking else []
-    return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel) + [attribution()],
+        sentence += f" Uppgift saknas för {len(lacking)} av {len(everyone)} stadsdelsområden."
+    notes = []
+    if lacking:
+        own = sel.filter(~pl.col("area").is_in(list(jointly)))
+        notes.append(f"Grått på kartan: {_without_value(own, 'area', [d for d in everyone if d not in jointly])}.")
+    if together_notes:
+        notes.append(f"Grått med streckad kant: {'; '.join(together_notes)}.")
+    cited = pl.concat([sel.filter(pl.col("value").is_not_null()),
+                       joint.filter(pl.col("area").is_in([r["area"] for r in jointly.values()]))])
+    return ChartSpec(chart_id, title, chart, table, sentence, sources_of(cited) + [attribution()],
                      alt_text=f"Karta: {title}. Redovisade områden: {', '.join(shown)}. {sentence}", notes=notes)
+
 
 
 KAA_STAGES = [("omfattade", "Omfattas av KAA"), ("uppsokta", "Uppsökta"), ("nadda", "Nådda"),
@@ -592,6 +706,11 @@ def targets(obs: pl.DataFrame, measure: str, *, group: str = "", area: str = "St
         pl.col("source_label").alias("Källa"))
     table = ExportTable(title, frame, {m.label_sv: m.decimals}, sources_of(sel))
     outcome = data.filter(pl.col("kind") == "utfall")
+    # a gender whose every value is missing or 0 has no bar to see: it is not drawn (the table keeps
+    # it), so the legend does not list it and it takes no slot beside the others
+    seen = outcome.filter(pl.col("value").is_not_null(), pl.col("value") != 0)["gender"].unique().to_list()
+    bars_of = seen or outcome.filter(pl.col("value").is_not_null())["gender"].unique().to_list()
+    drawn = outcome.filter(pl.col("gender").is_in(bars_of), pl.col("value").is_not_null())
     goal = data.filter(pl.col("kind") == "målvärde", pl.col("value").is_not_null())
     if outcome.filter(pl.col("value").is_not_null()).is_empty() and goal.is_empty():
         return ChartSpec(chart_id, title, None, table, "", [], empty_message="Inga uppgifter för indikatorn.")
@@ -601,11 +720,11 @@ def targets(obs: pl.DataFrame, measure: str, *, group: str = "", area: str = "St
     x = alt.X("Period_text:N", title=None, sort=periods, scale=alt.Scale(domain=periods), axis=alt.Axis(labelAngle=0))
     y_axis = alt.Axis(labelExpr=axis_format(m))
     layers = []
-    if not outcome.is_empty():
-        ob = alt.Chart(outcome).encode(
+    if not drawn.is_empty():
+        ob = alt.Chart(drawn).encode(
             x=x, xOffset=alt.XOffset("gender:N", sort=list(GENDERS)),
             y=alt.Y("value:Q", title=_value_title(m), axis=y_axis),
-            color=alt.Color("gender:N", title="Utfall", scale=theme.gender_scale(outcome["gender"].unique().to_list()),
+            color=alt.Color("gender:N", title="Utfall", scale=theme.gender_scale(bars_of),
                             legend=alt.Legend(labelExpr="{'kvinnor':'Kvinnor','män':'Män','totalt':'Totalt'}[datum.label]")),
             tooltip=[alt.Tooltip("Period_text:N", title="Period"), alt.Tooltip("Kön:N"),
                      alt.Tooltip("Värde_text:N", title="Utfall")])

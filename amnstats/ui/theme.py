@@ -13,6 +13,9 @@ PALETTE = ["#0072B2", "#B84A00", "#007A5E", "#A8457F", "#7A6200", "#5A4FCF", "#3
 TEXT = "#1b1b1b"
 MUTED = "#555555"
 FONT = "Source Sans Pro, Arial, sans-serif"
+MAP_LABEL = "map-label"  # the style of the figures on the districts of a map
+MAP_HEIGHT = 520
+MAP_HEIGHT_LARGE = 500  # presentation mode: the map, its sentence and its source on one 1080 px screen
 MONTHS_JS = "['jan','feb','mar','apr','maj','jun','jul','aug','sep','okt','nov','dec']"
 
 
@@ -46,10 +49,16 @@ def config(large: bool = False) -> dict:
     return {
         "font": FONT,
         "background": "#ffffff",
-        "view": {"stroke": None},
+        # The map is the one chart without a fixed height: it takes this one, so presentation mode can
+        # make it shorter (1.6 times as tall, as `taller` makes the others, it pushed its sentence and
+        # source off a 1080 px screen). Every other chart sets its own height.
+        "view": {"stroke": None, "continuousHeight": MAP_HEIGHT_LARGE if large else MAP_HEIGHT},
         "range": {"category": PALETTE},
         "axis": {"labelFontSize": size, "titleFontSize": size, "labelColor": TEXT, "titleColor": TEXT,
                  "gridColor": "#e3e3e3", "domainColor": MUTED, "tickColor": MUTED, "labelLimit": 700 if large else 360},
+        # Streamlit's own theme flushes every axis's end labels inward: on a value axis the 0 and the
+        # top label then sit beside their gridlines, not on them (x keeps Vega-Lite's flush default)
+        "axisY": {"labelFlush": False},
         "legend": {"labelFontSize": size, "titleFontSize": size, "labelColor": TEXT, "titleColor": TEXT,
                    "orient": "bottom", "symbolStrokeWidth": 4, "labelLimit": 400},
         "title": {"fontSize": size + 4, "color": TEXT, "anchor": "start"},
@@ -57,6 +66,9 @@ def config(large: bool = False) -> dict:
         "point": {"size": 120 if large else 60, "filled": True},
         "bar": {"cornerRadiusEnd": 2},
         "text": {"fontSize": size, "color": TEXT},
+        # a text mark's `size` is its font size; Vega-Lite reads a style's `size`, not its `fontSize`,
+        # ahead of config.text
+        "style": {MAP_LABEL: {"size": 20 if large else 12, "fontWeight": "bold"}},
         "rule": {"strokeWidth": 3 if large else 2},
         # The chart is one image for assistive technology: its text alternative is the description
         # (alt), the sentence beneath it and the table view. Vega's own per-mark ARIA labels repeat
@@ -73,7 +85,7 @@ TALLER = 1.6  # presentation mode: fixed chart heights times this
 def taller(spec: dict, factor: float = TALLER) -> dict:
     """A Vega-Lite spec with its fixed height made taller, in place: on a projector the large
     axis labels and legend take their room from the plot, and one chart fills a screen.
-    Heights in steps stay as they are."""
+    Heights in steps stay as they are, and so does a map's (from `config`)."""
     height = spec.get("height")
     if isinstance(height, (int, float)) and not isinstance(height, bool):
         spec["height"] = round(height * factor)
