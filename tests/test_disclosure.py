@@ -42,4 +42,4 @@ def test_dashboard_shows_two_dots_for_the_real_small_count():
     at = run_page("data", query={"serie": "Stadsdelarnas arbetsmarknadsinsatser", "omrade": "Farsta", "kon": "kvinnor"})
     table = at.dataframe[0].value
     row = table[table["Period"] == "2022"].iloc[0]
-    assert row["Värde"] == ".." and row["Status"] == "suppressed"
+    assert row["Värde"] == ".." and row["Status"] == "skyddat"

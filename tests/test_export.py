@@ -156,3 +156,13 @@ def test_csv_writes_an_empty_cell_empty():
                                                   "Värde": [1.0, None]}), {"Värde": 1}, ["k"])
     lines = export.table_csv(table).decode("utf-8-sig").splitlines()
     assert lines[1:4] == ["Grupp;Status;Värde", "a;;1,0", "b;ungefärligt;.."]
+
+
+def test_a_value_the_source_does_not_give_is_a_dash_and_a_secret_one_two_dots():
+    frame = pl.DataFrame({"Område": ["Bromma", "Farsta", "Kista"], "Värde": [None, None, 4.0],
+                          "Status": ["saknas", "skyddat", ""]})
+    table = export.ExportTable("T", frame, {"Värde": 0}, ["k"])
+    assert export.table_csv(table).decode("utf-8-sig").splitlines()[2:5] == [
+        "Bromma;–;saknas", "Farsta;..;skyddat", "Kista;4;"]
+    ws = openpyxl.load_workbook(io.BytesIO(export.table_xlsx(table)))["Data"]
+    assert [ws.cell(r, 2).value for r in (4, 5, 6)] == ["–", "..", 4]

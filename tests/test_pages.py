@@ -291,3 +291,10 @@ def test_biggest_changes_leave_out_figures_that_are_changes_themselves():
     assert changes.count("<li>") == 6
     # 'Minskningen … 8 000 färre än 2022' compared two decreases (002 line 773, 003 line 1735)
     assert "Minskningen" not in changes and "Ökningen" not in changes
+
+
+def test_a_single_period_note_says_when_other_kinds_of_period_exist():
+    # Elever i komvux: 2024 as a year, and January–March 2021 (Tertialrapport 1 2021)
+    at = run_page("vuxenutbildning")
+    notes = [c.value for c in at.caption if "Bara en period" in c.value]
+    assert any("av typen helår" in n and "del av år" in n and "Data och källor" in n for n in notes), notes

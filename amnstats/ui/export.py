@@ -13,6 +13,7 @@ import altair as alt
 import polars as pl
 import vl_convert as vlc
 
+from ..catalogue import STATUS_SV
 from ..numbers import format_number
 from . import theme
 
@@ -85,13 +86,21 @@ def chart_svg(chart: alt.TopLevelMixin, title: str = "", source: str = "") -> by
                                time_format_locale=SV_TIME_LOCALE).encode("utf-8")
 
 
+def _no_value_texts(table: ExportTable) -> list[str]:
+    """Per row, how an empty value is written: '–' where the Status column says the source gives
+    none ('saknas'), else '..' (a figure kept secret), as on the pages."""
+    statuses = table.frame["Status"].to_list() if "Status" in table.frame.columns else [None] * table.frame.height
+    return ["–" if s == STATUS_SV["missing"] else ".." for s in statuses]
+
+
 def _formatted(table: ExportTable) -> pl.DataFrame:
     cols = []
+    empty = _no_value_texts(table)
     for name in table.frame.columns:
         s = table.frame[name]
         if name in table.decimals and s.dtype.is_numeric():
             d = table.decimals[name]
-            cols.append(pl.Series(name, [format_number(v, d) if v is not None else ".." for v in s.to_list()]))
+            cols.append(pl.Series(name, [format_number(v, d) if v is not None else e for v, e in zip(s.to_list(), empty)]))
         else:
             cols.append(s.cast(pl.String).fill_null(""))
     return pl.DataFrame(cols)
@@ -128,10 +137,11 @@ def table_xlsx(table: ExportTable) -> bytes:
     for c, name in enumerate(table.frame.columns):
         ws.write(2, c, name, bold)
         ws.set_column(c, c, max(12, min(50, len(name) + 4)))
+    empty = _no_value_texts(table)
     for r, row in enumerate(table.frame.iter_rows(), start=3):
         for c, (name, v) in enumerate(zip(table.frame.columns, row)):
             if v is None:
-                ws.write_string(r, c, ".." if name in table.decimals else "")
+                ws.write_string(r, c, empty[r - 3] if name in table.decimals else "")
             elif name in table.decimals and isinstance(v, (int, float)):
                 ws.write_number(r, c, v, num_fmts[min(table.decimals[name], 3)])
             else:
