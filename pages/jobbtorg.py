@@ -12,6 +12,7 @@ import streamlit as st
 from amnstats.periods import format_period
 from amnstats.ui import charts, fmt, panel, state
 from amnstats.ui.memo import memo, slice_rows
+from amnstats.ui.sentences import names
 
 st.title("Jobbtorg Stockholm")
 st.caption("Inskrivna per målgrupp räknas per målgrupp (en person kan stå i flera); unika individer räknar "
@@ -25,7 +26,7 @@ def choices(obs: pl.DataFrame) -> dict:
     jt = slice_rows(obs, "jobbtorg").filter(pl.col("area") == "Stockholm")
     insk = jt.filter(pl.col("measure") == "inskrivna", pl.col("group") != "", pl.col("kind") == "utfall")
     out: dict = {"available": [k for k in kinds if k in set(insk["period_type"].to_list())], "periods": {},
-                 "default": {}, "groups": {}, "avslut": {}}
+                 "default": {}, "groups": {}, "avslut": {}, "partial": {}}
     for ptype in out["available"]:
         typed = insk.filter(pl.col("period_type") == ptype)
         periods = typed.sort("period_start", descending=True)["period"].unique(maintain_order=True).to_list()
@@ -33,6 +34,8 @@ def choices(obs: pl.DataFrame) -> dict:
         full = typed.group_by("period").agg(n=pl.col("group").n_unique()).filter(pl.col("n") >= 3)["period"].to_list()
         out["periods"][ptype] = periods
         out["default"][ptype] = next((i for i, p in enumerate(periods) if p in full), 0)
+        out["partial"].update({p: sorted(typed.filter(pl.col("period") == p)["group"].unique().to_list())
+                               for p in periods if p not in full})
         out["groups"][ptype] = sorted(typed["group"].unique().to_list())
     for measure in ("avslut_arbete_studier_andel", "avslut_arbete_andel", "avslut_studier_andel"):
         sel = jt.filter(pl.col("measure") == measure, pl.col("group") == "", pl.col("kind") == "utfall")
@@ -50,6 +53,9 @@ periods = choice["periods"].get(ptype, [])
 period = c2.selectbox("Period", periods, index=choice["default"].get(ptype, 0), format_func=format_period,
                       key="period", bind="query-params")
 
+if period in choice["partial"]:  # e.g. 2024: one målgrupp from the plan's running text, no table
+    st.info(f"För {format_period(period)} finns ingen tabell över alla målgrupper; källan nämner bara "
+            f"{names(choice['partial'][period], cap=5)}.")
 panel.show(charts.bars(obs, "jobbtorg", "inskrivna", by="group", period=period, genders=("kvinnor", "män", "totalt"),
                        title=f"Inskrivna per målgrupp och kön, {format_period(period)}", chart_id="jobbtorg-malgrupp"))
 

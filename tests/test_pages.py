@@ -298,3 +298,12 @@ def test_a_single_period_note_says_when_other_kinds_of_period_exist():
     at = run_page("vuxenutbildning")
     notes = [c.value for c in at.caption if "Bara en period" in c.value]
     assert any("av typen helår" in n and "del av år" in n and "Data och källor" in n for n in notes), notes
+
+
+def test_jobbtorg_says_when_a_year_has_no_table_of_every_malgrupp():
+    at = run_page("jobbtorg", query={"period": "2024"})
+    # Verksamhetsplan 2026 line 128 names Försörjningsstöd ("drygt 3 600 … per år"); there is no table for 2024
+    assert [i.value for i in at.info] == [
+        "För 2024 finns ingen tabell över alla målgrupper; källan nämner bara Försörjningsstöd."]
+    at.selectbox(key="period").set_value("2023").run()
+    assert not at.info
