@@ -47,9 +47,14 @@ def indicator_table(obs: pl.DataFrame) -> pl.DataFrame:
         if out.is_empty():
             continue
         last = out.sort("period_end").row(-1, named=True)
-        tgt = {s: grp.filter(pl.col("kind") == "målvärde", pl.col("target_setter") == s,
-                             pl.col("period") == last["period"], pl.col("gender") == "totalt")["value"].to_list()
-               for s in ("nämnden", "kf")}
+        targets = grp.filter(pl.col("kind") == "målvärde", pl.col("gender") == "totalt")
+        year = str(last["period_start"].year)
+        tgt, annual = {}, {}
+        for s in ("nämnden", "kf"):
+            mine = targets.filter(pl.col("target_setter") == s)
+            tgt[s] = mine.filter(pl.col("period") == last["period"])["value"].to_list()
+            if not tgt[s] and last["period"] != year:  # a tertial's outcome beside the year's target
+                tgt[s], annual[s] = mine.filter(pl.col("period") == year)["value"].to_list(), f" (årsmål {year})"
         women = grp.filter(pl.col("kind") == "utfall", pl.col("gender") == "kvinnor", pl.col("period") == last["period"])
         men = grp.filter(pl.col("kind") == "utfall", pl.col("gender") == "män", pl.col("period") == last["period"])
         # each figure as the report prints it: 73,8 % and 62,65 % in one measure, a target of 72 %
@@ -57,8 +62,8 @@ def indicator_table(obs: pl.DataFrame) -> pl.DataFrame:
         rows.append({
             "Indikator": m.label_sv, "Period": format_period(last["period"]), "Utfall": fmt(last["value"]),
             "Kvinnor": fmt(women["value"][0] if len(women) else None), "Män": fmt(men["value"][0] if len(men) else None),
-            "Nämndens mål": fmt(tgt["nämnden"][0] if tgt["nämnden"] else None),
-            "KF:s mål": fmt(tgt["kf"][0] if tgt["kf"] else None),
+            "Nämndens mål": fmt(tgt["nämnden"][0]) + annual.get("nämnden", "") if tgt["nämnden"] else "–",
+            "KF:s mål": fmt(tgt["kf"][0]) + annual.get("kf", "") if tgt["kf"] else "–",
             "Bedömning": "ej bedömd: källan motsäger sig själv (se Om data)" if last["source"] in doubtful
             else status(measure[0], last["period"]),
             "Källa": last["source_label"],

@@ -272,6 +272,9 @@ def test_mal_table_writes_targets_as_set_and_can_be_downloaded():
     row = table[table["Indikator"] == "Antal ungdomar som fått feriejobb i stadens regi"].iloc[0]
     assert row["Bedömning"] == "ej bedömd: källan motsäger sig själv (se Om data)"
     assert (table["Bedömning"] == "uppfyllt").sum() >= 10  # the others are judged as before
+    # Tertialrapport 1 2021: a tertial's outcome beside the year's target, said to be the year's
+    row = table[table["Indikator"] == "Antal matchade par inom mentorskapsprogrammen"].iloc[0]
+    assert (row["Period"], row["Utfall"], row["Nämndens mål"], row["Bedömning"]) == ("T1 2021", "80", "250 (årsmål 2021)", "–")
     button = next(b for b in at.get("download_button") if "tabellen" in b.proto.label)
     assert button.proto.label == "Ladda ned tabellen (CSV)"
 
