@@ -92,7 +92,7 @@ def test_counts_without_a_total_are_ranked_by_women_and_men_summed():
     assert plain(spec.sentence) == (
         "Feriejobb: anställda 2022, kvinnor och män sammanlagt: "
         "högst i Rinkeby-Kista (1 432: 735 kvinnor och 697 män) "
-        "och lägst i Utbildningsnämnden (79: 40 kvinnor och 39 män) bland områdena som redovisas.")
+        "och lägst i Utbildningsnämnden (79: 40 kvinnor och 39 män) bland förvaltningarna som redovisas.")
     y = spec.chart.to_dict(validate=False)["layer"][0]["encoding"]["y"]
     assert y["sort"] == ["Rinkeby-Kista", "Farsta", "Utbildningsnämnden"]  # the bars in the sentence's order
 
@@ -159,7 +159,7 @@ def test_every_label_that_shows_the_lowest_value_is_named():
     spec = charts.bars(obs, "unemployment", "arbetslosa_andel", by="area", period="2022-12", area=None)
     assert plain(spec.sentence) == ("Arbetslösa (andel) dec 2022: högst i Rinkeby-Kista (11,5 %) och lägst i "
                                     "Bromma, Hägersten-Älvsjö och Kungsholmen (cirka 2,0 %) "
-                                    "bland områdena som redovisas.")
+                                    "bland stadsdelsområdena som redovisas.")
     karta = charts.choropleth(obs, "unemployment", "arbetslosa_andel", period="2022-12")
     assert "lägst i Bromma, Hägersten-Älvsjö och Kungsholmen (cirka 2,0 %)" in plain(karta.sentence)
 

@@ -428,7 +428,7 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
                              .filter(pl.col(label_col) == ranked[label_col][0]), None, period)
     else:
         sentence = _bars_sentence(ranked, m, label_col, f"{m.label_sv}{kind_suffix(kind)} {format_period(period)}",
-                                  "områdena" if by == "area" else "grupperna")
+                                  _ranked_what(ranked) if by == "area" else "grupperna")
     return ChartSpec(chart_id, title, chart, table, sentence, sources_of(pl.concat(cited, how="diagonal_relaxed")),
                      alt_text=f"Stapeldiagram: {title}. {sentence}", notes=notes)
 
@@ -460,6 +460,15 @@ def _bar_rows(obs: pl.DataFrame, series: str, measure: str, periods: list[str], 
 
 def _previous(period: str) -> list[str]:
     return [p for p in previous_period_labels([period]) if p]
+
+
+def _ranked_what(ranked: pl.DataFrame) -> str:
+    """What a ranking of areas is among: 'stadsdelsområdena', or 'förvaltningarna' when other
+    administrations (Utbildningsnämnden, ...) are ranked beside the districts."""
+    types = set(ranked["area_type"].unique().to_list()) if "area_type" in ranked.columns else set()
+    if types <= {"sdo", "former_sdo", "combined"}:
+        return "stadsdelsområdena"
+    return "förvaltningarna" if "other" in types else "områdena"
 
 
 def kind_suffix(kind: str) -> str:
