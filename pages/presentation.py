@@ -66,7 +66,7 @@ if not presentation.is_on():
             if s.chart is None:
                 continue
             slides.append(meeting_pack.Slide(title=s.title, png=export.chart_png(theme.apply(s.chart, large=True), 2),
-                                             sentence=s.sentence, source=s.source_text))
+                                             sentence=s.sentence, source=s.source_text, notes=tuple(s.notes)))
         return meeting_pack.build_pack(slides)
 
     st.download_button("Ladda ned som PowerPoint (mötespaket)", data=pack, file_name="amnstats-motespaket.pptx",

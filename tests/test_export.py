@@ -151,6 +151,17 @@ def test_meeting_pack_has_one_slide_per_chart_with_title_sentence_and_source(spe
     assert len(pictures) == 1 and pictures[0].width <= prs.slide_width
 
 
+def test_a_slide_carries_the_notes_the_page_shows_under_the_chart(spec):
+    png = export.chart_png(theme.apply(spec.chart, large=True), scale=1)
+    note = "Verksamhetssystemet byttes till VERA 2023: serien är bruten."
+    prs = Presentation(io.BytesIO(meeting_pack.build_pack([meeting_pack.Slide(spec.title, png, spec.sentence,
+                                                                              spec.source_text, (note,))])))
+    boxes = {sh.text_frame.text: sh for sh in prs.slides[1].shapes if sh.has_text_frame}
+    assert note in boxes and spec.sentence in boxes
+    assert boxes[spec.sentence].top < boxes[note].top < boxes[f"Källa: {spec.source_text}"].top  # in reading order
+    assert all(sh.top + sh.height <= prs.slide_height for sh in prs.slides[1].shapes)
+
+
 def test_csv_writes_an_empty_cell_empty():
     table = export.ExportTable("T", pl.DataFrame({"Grupp": ["a", "b"], "Status": ["", "ungefärligt"],
                                                   "Värde": [1.0, None]}), {"Värde": 1}, ["k"])

@@ -17,6 +17,7 @@ class Slide:
     png: bytes
     sentence: str
     source: str
+    notes: tuple[str, ...] = ()  # what the page writes under the chart: a series break, districts reported jointly
 
 
 def _text(slide, left, top, width, height, text, size, bold=False, color=(0x1B, 0x1B, 0x1B)):
@@ -42,12 +43,15 @@ def build_pack(slides: list[Slide], title: str = "Arbetsmarknadsnämnden – sta
     for s in slides:
         slide = prs.slides.add_slide(blank)
         _text(slide, Inches(0.5), Inches(0.3), Inches(12.3), Inches(0.9), s.title, 30, bold=True)
-        pic_top, max_w, max_h = Inches(1.25), Inches(12.3), Inches(4.6)
+        notes = " ".join(s.notes)
+        pic_top, max_w, max_h = Inches(1.25), Inches(12.3), Inches(4.2 if notes else 4.6)
         pic = slide.shapes.add_picture(io.BytesIO(s.png), Inches(0.5), pic_top)
         ratio = min(max_w / pic.width, max_h / pic.height)
         pic.width, pic.height = Emu(int(pic.width * ratio)), Emu(int(pic.height * ratio))
         pic.left = Emu(int((prs.slide_width - pic.width) / 2))
-        _text(slide, Inches(0.5), Inches(6.0), Inches(12.3), Inches(0.8), s.sentence, 18)
+        _text(slide, Inches(0.5), Inches(5.6 if notes else 6.0), Inches(12.3), Inches(0.8), s.sentence, 18)
+        if notes:
+            _text(slide, Inches(0.5), Inches(6.35), Inches(12.3), Inches(0.5), notes, 13, color=(0x55, 0x55, 0x55))
         _text(slide, Inches(0.5), Inches(6.85), Inches(12.3), Inches(0.5), f"Källa: {s.source}", 12,
               color=(0x55, 0x55, 0x55))
     out = io.BytesIO()
