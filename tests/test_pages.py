@@ -310,3 +310,12 @@ def test_jobbtorg_says_when_a_year_has_no_table_of_every_malgrupp():
         "För 2024 finns ingen tabell över alla målgrupper; källan nämner bara Försörjningsstöd."]
     at.selectbox(key="period").set_value("2023").run()
     assert not at.info
+
+
+def test_kaa_chain_names_a_stage_the_source_does_not_give():
+    # Arbetsmarknadsrapport 2022 by gender: omfattas and nådda only
+    at = run_page("unga", query={"kaa_kon": "kvinnor"})
+    notes = [c.value for c in at.caption if c.value.startswith("Källan redovisar inte")]
+    assert notes == ["Källan redovisar inte uppsökta, fått stöd och avslutade för 2022 bland kvinnor."], notes
+    at.selectbox(key="kaa_kon").set_value("totalt").run()
+    assert not [c.value for c in at.caption if c.value.startswith("Källan redovisar inte")]

@@ -687,7 +687,12 @@ def kaa_funnel(obs: pl.DataFrame, *, period: str, gender: str = "totalt", chart_
     parts = [f"{lower_first(r['Steg'])} {format_number(r['Antal'], 0)}"
              for r in frame.iter_rows(named=True) if r["Antal"] is not None]
     sentence = f"Inom det kommunala aktivitetsansvaret {period_phrase_short(period)}: " + ", ".join(parts) + "."
-    return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel), alt_text=f"Stapeldiagram: {title}. {sentence}")
+    shown = set(frame.filter(pl.col("Antal").is_not_null())["Steg"].to_list())
+    absent = [lower_first(s) for s in order if s not in shown]
+    notes = [f"Källan redovisar inte {names(absent, cap=len(absent))} för {format_period(period)}"
+             + ("" if gender == "totalt" else f" bland {gender}") + "."] if absent else []
+    return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel), alt_text=f"Stapeldiagram: {title}. {sentence}",
+                     notes=notes)
 
 
 def period_phrase_short(period: str) -> str:
