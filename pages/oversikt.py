@@ -75,7 +75,8 @@ else:
             compared = (f"jämfört med {fmt.period_text(row['period_prev'])}" if delta
                         else (row["yoy_reason"] or ""))
             st.caption(f"{period} · {compared}")
-            st.caption(f"Källa: {row['source_label']}")
+            st.caption(panel.source_line(charts.sources_of(pl.DataFrame([row]).select(
+                "source_label", "value", "has_conflict"))))
 
 st.header("Störst förändring")
 st.write("Stadens uppgifter för senaste period jämfört med samma period året före, störst förändring först "

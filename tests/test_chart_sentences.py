@@ -289,3 +289,12 @@ def test_gender_scale_keeps_each_genders_colour_for_the_genders_drawn():
     assert women_total["domain"] == ["kvinnor", "totalt"]
     colour = dict(zip(full["domain"], full["range"]))
     assert women_total["range"] == [colour["kvinnor"], colour["totalt"]]
+
+
+def test_a_source_with_a_figure_printed_twice_with_different_values_says_so():
+    shown = pl.DataFrame({"source_label": ["Arbetsmarknadsrapport 2022, rad 2054", "Arbetsmarknadsrapport 2022, rad 2101",
+                                           "Verksamhetsberättelse 2023, rad 77"],
+                          "value": [9527.0, 100.0, 11000.0], "has_conflict": [True, False, False]})
+    assert charts.sources_of(shown) == [
+        f"Arbetsmarknadsrapport 2022, rad 2054, 2101 ({charts.DISPUTED_SV})", "Verksamhetsberättelse 2023, rad 77"]
+    assert charts.sources_of(shown.drop("has_conflict"))[0] == "Arbetsmarknadsrapport 2022, rad 2054, 2101"

@@ -61,22 +61,31 @@ def measure_of(series: str, measure: str) -> Measure:
 def sources_of(df: pl.DataFrame) -> list[str]:
     """'Verksamhetsberättelse 2023, rad 663, 677' per dataset, in first-seen order."""
     grouped: OrderedDict[str, list[str]] = OrderedDict()
-    for label in df["source_label"].to_list():
+    disputed: set[str] = set()  # documents where a figure shown is also printed with another value
+    conflicts = (df["has_conflict"] & df["value"].is_not_null()).to_list() if "has_conflict" in df.columns \
+        else [False] * df.height
+    for label, conflict in zip(df["source_label"].to_list(), conflicts):
         m = re.match(r"^(.*), rad (\d+)$", label)
         title, line = (m.group(1), m.group(2)) if m else (label, None)
         lines = grouped.setdefault(title, [])
         if line and line not in lines:
             lines.append(line)
+        if conflict:
+            disputed.add(title)
     out = []
     for title, lines in grouped.items():
         nums = sorted(set(lines), key=int)
         if len(nums) > 6:
-            out.append(f"{title}, rad {nums[0]}–{nums[-1]} ({format_number(len(nums))} rader)")
+            text = f"{title}, rad {nums[0]}–{nums[-1]} ({format_number(len(nums))} rader)"
         elif nums:
-            out.append(f"{title}, rad {', '.join(nums)}")
+            text = f"{title}, rad {', '.join(nums)}"
         else:
-            out.append(title)
+            text = title
+        out.append(text + (f" ({DISPUTED_SV})" if title in disputed else ""))
     return out
+
+
+DISPUTED_SV = "samma uppgift anges med ett annat värde på annat ställe; se Data och källor"
 
 
 def _value_title(m: Measure) -> str:
