@@ -81,4 +81,4 @@ if indicators:
     st.subheader("Indikatorer för Jobbtorg")
     ind = st.selectbox("Indikator", indicators, format_func=functools.partial(fmt.measure_label, "indicator"),
                        key="indikator", bind="query-params")
-    panel.show(charts.targets(obs, ind))
+    panel.show(charts.targets(obs, ind, doubtful=state.doubtful_sources()))

@@ -8,7 +8,6 @@ import polars as pl
 import streamlit as st
 
 from amnstats.catalogue import measures
-from amnstats.sources.reports import contradicted_sources
 from amnstats.metrics import target_status
 from amnstats.numbers import format_number, printed_decimals
 from amnstats.periods import format_period
@@ -39,7 +38,7 @@ def indicator_table(obs: pl.DataFrame) -> pl.DataFrame:
                 return row["status"][0] or row["reason"][0] or "–"
         return "–"
 
-    doubtful = contradicted_sources(state.datasets().to_dicts())
+    doubtful = set(state.doubtful_sources())
     rows = []
     for measure, grp in ind.group_by("measure", maintain_order=True):
         m = cat[("indicator", measure[0])]
@@ -98,4 +97,4 @@ if choices:
     # the search narrows the choice too (all indicators again when it matches none)
     matching = [c for c in choices if query.lower() in c.lower()] if query else choices
     pick = st.selectbox("Visa en indikator över tid", matching or choices, key="indikator", bind="query-params")
-    panel.show(charts.targets(obs, by_label[pick]))
+    panel.show(charts.targets(obs, by_label[pick], doubtful=state.doubtful_sources()))

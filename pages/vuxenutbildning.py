@@ -51,6 +51,6 @@ results = choice["results"]
 if results:
     ind = st.selectbox("Indikator", results, format_func=functools.partial(fmt.measure_label, "indicator"),
                        key="indikator", bind="query-params")
-    panel.show(charts.targets(obs, ind))
+    panel.show(charts.targets(obs, ind, doubtful=state.doubtful_sources()))
 else:
     st.info("Inga resultatindikatorer för vuxenutbildningen finns inlästa.")

@@ -57,6 +57,7 @@ def test_sidecar_is_complete(path):
     for item in meta.get("inconsistencies", []):
         assert item["description"]
         assert all(1 <= int(n) <= len(SEEDS[meta["document"]]) for n in item["lines"])
+        assert set(item.get("doubtful_lines", [])) <= set(item["lines"])  # a doubtful line is one of its lines
 
 
 def test_embedded_dataset_loads_whole():

@@ -64,11 +64,16 @@ def source_prefix(document: str) -> str:
 
 
 def contradicted_sources(datasets: list[dict]) -> set[str]:
-    """The `source` of every line a report's sidecar names in an inconsistency: a figure there
-    disagrees with the document's own text or tables."""
-    lines = explained_lines(datasets)
-    return {f"{source_prefix(d['document'] or d['id'] + '.txt')}{n}"
-            for d in datasets if d["id"] in lines for n in lines[d["id"]]}
+    """The `source` of every line a report's sidecar names as doubtful (`doubtful_lines` of an
+    inconsistency): a figure there is contradicted by the document's own text or tables. Not
+    every line of an inconsistency: most are a rounding in the text beside an exact table."""
+    out = set()
+    for d in datasets:
+        if d["source_type"] == "report":
+            for item in json.loads(d["inconsistencies"] or "[]"):
+                prefix = source_prefix(d["document"] or d["id"] + ".txt")
+                out.update(f"{prefix}{int(n)}" for n in item.get("doubtful_lines", []))
+    return out
 
 
 def explained_lines(datasets: list[dict]) -> dict[str, set[int]]:

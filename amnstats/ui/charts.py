@@ -713,8 +713,10 @@ TARGET_LABELS = {"nämnden": "Nämndens mål", "kf": "KF:s mål"}
 
 
 def targets(obs: pl.DataFrame, measure: str, *, group: str = "", area: str = "Stockholm",
-            chart_id: str | None = None) -> ChartSpec:
-    """An indicator's outcome by gender over the periods, with nämndens and KF:s targets as ticks."""
+            chart_id: str | None = None, doubtful: tuple[str, ...] = ()) -> ChartSpec:
+    """An indicator's outcome by gender over the periods, with nämndens and KF:s targets as ticks.
+    `doubtful`: sources of figures the report itself contradicts (reports.contradicted_sources);
+    an outcome there is named in a note, which goes with the chart onto a slide."""
     m = measure_of("indicator", measure)
     sel = slice_rows(obs, "indicator", measure).filter(pl.col("is_preferred"),
                      pl.col("kind").is_in(["utfall", "målvärde"]), pl.col("group") == group, pl.col("area") == area)
@@ -787,7 +789,12 @@ def targets(obs: pl.DataFrame, measure: str, *, group: str = "", area: str = "St
         sentence += "."
     else:
         sentence = "Indikatorn har mål men inget redovisat utfall."
-    return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel), alt_text=f"Diagram: {title}. {sentence}")
+    contradicted = outcome.filter(pl.col("source").is_in(list(doubtful)), pl.col("gender") == "totalt")
+    notes = [f"Utfallet {format_period(r['period'])} ({r['Värde_text']}) motsägs av rapportens egen text och "
+             "bedöms inte mot målet (se Om data)." for r in contradicted.unique("period", maintain_order=True)
+             .iter_rows(named=True)]
+    return ChartSpec(chart_id, title, chart, table, sentence, sources_of(sel), alt_text=f"Diagram: {title}. {sentence}",
+                     notes=notes)
 
 
 def _with_missing_years(periods: pl.DataFrame) -> list[str]:

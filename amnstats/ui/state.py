@@ -151,3 +151,11 @@ def observations(preferred_only: bool = True) -> pl.DataFrame:
 
 def datasets() -> pl.DataFrame:
     return _frames()[1]
+
+
+def doubtful_sources() -> tuple[str, ...]:
+    """Sources of figures a report itself contradicts (its sidecar's doubtful_lines), sorted: an
+    argument of the target charts, so a slide rebuilt from its link says the same."""
+    from ..sources.reports import contradicted_sources
+
+    return tuple(sorted(contradicted_sources(datasets().to_dicts())))
