@@ -39,6 +39,8 @@ c3.container(horizontal_alignment="right").button(
     shortcut="Right", key="next", help="Kortkommando: högerpil")  # at the right edge, mirroring Föregående
 
 item = items[index]
+if presentation.is_on():
+    presentation.scroll_to_top(f"bild {index + 1} av {n}: {item['id']}")
 try:
     spec = charts.rebuild(obs, item["call"])
 except Exception:  # noqa: BLE001 - a stale or edited link must not crash the show

@@ -87,8 +87,17 @@ def apply_css() -> None:
     st.html(LANG_SV, unsafe_allow_javascript=True)
     if is_on():
         st.html(CSS_ON)
+        scroll_to_top("on")  # turned on from the sidebar lower down the page: a slide starts at its top
         st.button("Avsluta presentationsläget", key="exit-presentation", on_click=_exit, shortcut="Esc",
                   help="Kortkommando: Esc")
+
+
+def scroll_to_top(marker: str) -> None:
+    """Scroll the page to its top once per `marker` (the script runs when its element is new or
+    changed): each slide starts with its title in view, not where the last one was scrolled to."""
+    st.html(f"<script>/* {marker} */ window.scrollTo(0, 0); document.querySelectorAll("
+            "'[data-testid=\"stMain\"], [data-testid=\"stAppViewContainer\"]').forEach(e => e.scrollTo(0, 0));"
+            "</script>", unsafe_allow_javascript=True)
 
 
 def _exit() -> None:

@@ -212,9 +212,14 @@ def test_slideshow_steps_with_the_keyboard_and_downloads_a_meeting_pack(page, br
         assert not other.locator("[data-testid=stSidebar]").is_visible()
         assert other.get_by_role("button", name="Avsluta presentationsläget").is_visible()
         screenshot(other, "flow-slideshow-presentation", presentation=True)
+        scrolled = ("() => Math.max(window.scrollY, ...[...document.querySelectorAll("
+                    "'[data-testid=stMain], [data-testid=stAppViewContainer]')].map(e => e.scrollTop))")
+        other.mouse.wheel(0, 3000)
+        other.wait_for_function(f"({scrolled})() > 0")
         _press(other, "ArrowLeft")
         assert subheaders(other)[0] == first
         assert query(other).get("bild") == "1"
+        other.wait_for_function(f"({scrolled})() === 0")  # the next slide starts at its title
     finally:
         other.context.close()
 
