@@ -335,3 +335,20 @@ def test_a_target_chart_names_an_outcome_the_report_contradicts_and_the_note_goe
     obs = store.load_observations(preferred_only=True)
     spec = charts.targets(obs, "antal_ungdomar_fatt_feriejobb_i_stadens_regi", doubtful=state.doubtful_sources())
     assert note in charts.rebuild(obs, spec.call).notes  # what a slide link rebuilds
+
+
+def test_a_chart_with_many_bars_fits_a_projected_slide():
+    from amnstats import store
+    from amnstats.ui import charts, panel, theme
+
+    obs = store.load_observations(preferred_only=True)
+    # the förvaltningar x kvinnor and män (Arbetsmarknadsrapport 2022, lines 2116-2146)
+    many = charts.bars(obs, "feriejobb", "anstallda", by="area", period="2022", area=None, genders=("kvinnor", "män"),
+                       area_types=("sdo", "other"))  # as Unga draws it
+    assert many.bars_drawn == 2 * many.table.frame["Område"].n_unique() >= 30
+    assert panel._vega(many, large=False)["height"] == {"step": 22, "for": "offset"}  # on screen: a height per bar
+    assert panel._vega(many, large=True)["height"] == theme.SLIDE_CHART_HEIGHT  # projected: shared out
+    few = charts.kaa_funnel(obs, period="2022")
+    assert panel._vega(few, large=True)["height"] != theme.SLIDE_CHART_HEIGHT
+    small = charts.bars(obs, "jobbtorg", "inskrivna", by="group", period="2023", genders=("totalt",))
+    assert isinstance(panel._vega(small, large=True)["height"], dict)  # few bars keep their own height

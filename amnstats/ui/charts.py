@@ -439,7 +439,8 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
         sentence = _bars_sentence(ranked, m, label_col, f"{m.label_sv}{kind_suffix(kind)} {format_period(period)}",
                                   _ranked_what(ranked) if by == "area" else "grupperna")
     return ChartSpec(chart_id, title, chart, table, sentence, sources_of(pl.concat(cited, how="diagonal_relaxed")),
-                     alt_text=f"Stapeldiagram: {title}. {sentence}", notes=notes)
+                     alt_text=f"Stapeldiagram: {title}. {sentence}", notes=notes,
+                     bars_drawn=data[label_col].n_unique() * (len(_valued_genders(data)) if len(genders) > 1 else 1))
 
 
 def _joint_rows(obs: pl.DataFrame, series: str, measure: str, *, period: str, gender: str, group: str | None,

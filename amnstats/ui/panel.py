@@ -32,6 +32,7 @@ class ChartSpec:
     # Vega-Lite specs and the formatted table, made on first show and reused: specs are shared
     # between sessions (amnstats.ui.memo), so each is converted once, not on every rerun.
     rendered: dict = field(default_factory=dict, repr=False, compare=False)
+    bars_drawn: int = 0          # a bar chart with a height per bar: how many bars (see _vega)
 
     @property
     def source_text(self) -> str:
@@ -157,7 +158,14 @@ def _vega(spec: ChartSpec, large: bool) -> dict:
     key = ("vega", large)
     if key not in spec.rendered:
         out = themed_vega_lite(spec.chart, large)
-        spec.rendered[key] = theme.taller(out) if large else out
+        if large:
+            out = theme.taller(out)
+            step = out.get("height", {}).get("step") if isinstance(out.get("height"), dict) else None
+            if step and spec.bars_drawn * step > theme.SLIDE_CHART_HEIGHT:
+                # many bars (16 förvaltningar x kön): their height shared out, so a slide keeps its
+                # sentence and source on the screen
+                out = {**out, "height": theme.SLIDE_CHART_HEIGHT}
+        spec.rendered[key] = out
     return spec.rendered[key]
 
 

@@ -16,6 +16,7 @@ FONT = "Source Sans Pro, Arial, sans-serif"
 MAP_LABEL = "map-label"  # the style of the figures on the districts of a map
 MAP_HEIGHT = 520
 MAP_HEIGHT_LARGE = 500  # presentation mode: the map, its sentence and its source on one 1080 px screen
+SLIDE_CHART_HEIGHT = 680  # presentation mode: the most a bar chart with a height per bar takes, axes and legend included
 MONTHS_JS = "['jan','feb','mar','apr','maj','jun','jul','aug','sep','okt','nov','dec']"
 
 
