@@ -177,3 +177,61 @@ def test_a_value_the_source_does_not_give_is_a_dash_and_a_secret_one_two_dots():
         "Bromma;–;saknas", "Farsta;..;skyddat", "Kista;4;"]
     ws = openpyxl.load_workbook(io.BytesIO(export.table_xlsx(table)))["Data"]
     assert [ws.cell(r, 2).value for r in (4, 5, 6)] == ["–", "..", 4]
+
+
+def _slide_shapes(prs, index=1):
+    """The chart slide's shapes by role, in the order build_pack adds them."""
+    shapes = list(prs.slides[index].shapes)
+    picture = next(sh for sh in shapes if sh.shape_type == 13)
+    texts = {sh.text_frame.text: sh for sh in shapes if sh.has_text_frame}
+    return picture, texts
+
+
+def test_a_long_slide_stacks_title_chart_sentence_notes_and_source_without_overlap(spec):
+    png = export.chart_png(theme.apply(spec.chart, large=True), scale=1)
+    title = "Stadsdelarnas arbetsmarknadsinsatser: unika personer per stadsdelsområde, 2022"
+    sentence = ("Antalet unika personer i stadsdelarnas arbetsmarknadsinsatser ökade i de flesta stadsdelsområden "
+                "mellan 2021 och 2022, men minskade i Rinkeby-Kista, Spånga-Tensta och Skärholmen där färre personer "
+                "deltog i insatserna under året.")  # three lines at 18 pt
+    notes = ("Verksamhetssystemet byttes till VERA 2023: serien är bruten.",
+             "Hägersten-Älvsjö och Skärholmen redovisas tillsammans före 2020.")
+    prs = Presentation(io.BytesIO(meeting_pack.build_pack([meeting_pack.Slide(title, png, sentence, "Källa X",
+                                                                              notes)])))
+    picture, texts = _slide_shapes(prs)
+    order = [texts[title], picture, texts[sentence], texts[" ".join(notes)], texts["Källa: Källa X"]]
+    assert [sh.top for sh in order] == sorted(sh.top for sh in order)  # reading order top to bottom
+    for upper, lower in zip(order, order[1:]):
+        assert upper.top + upper.height <= lower.top, (upper.name, lower.name)  # no vertical overlap
+    for sh in prs.slides[1].shapes:
+        assert sh.left >= 0 and sh.top >= 0
+        assert sh.left + sh.width <= prs.slide_width and sh.top + sh.height <= prs.slide_height
+    assert texts[title].height >= 2 * 22 * 12700  # room for two title lines, at least 22 pt each
+    assert texts[sentence].height >= 3 * 18 * 12700  # and three sentence lines
+
+
+def test_a_very_long_title_gets_a_smaller_font_rather_than_a_third_line(spec):
+    png = export.chart_png(theme.apply(spec.chart, large=True), scale=1)
+    title = ("Stadsdelarnas arbetsmarknadsinsatser och Jobbtorg Stockholms insatser: unika personer per "
+             "stadsdelsområde och kön, 2019–2023")
+    prs = Presentation(io.BytesIO(meeting_pack.build_pack([meeting_pack.Slide(title, png, "En mening.", "X")])))
+    picture, texts = _slide_shapes(prs)
+    size = texts[title].text_frame.paragraphs[0].font.size.pt
+    assert 22 <= size < 30
+    assert texts[title].top + texts[title].height <= picture.top
+
+
+def test_a_tall_narrow_chart_is_scaled_to_the_space_not_to_a_strip():
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 1200), "white").save(buf, format="PNG")
+    prs = Presentation(io.BytesIO(meeting_pack.build_pack([meeting_pack.Slide("Många staplar", buf.getvalue(),
+                                                                              "En mening.", "X")])))
+    picture, texts = _slide_shapes(prs)
+    space_top = texts["Många staplar"].top + texts["Många staplar"].height
+    space_bottom = texts["En mening."].top
+    assert space_top <= picture.top and picture.top + picture.height <= space_bottom
+    assert picture.height >= 0.9 * (space_bottom - space_top)  # height-bound: it fills the space between the texts
+    assert abs(picture.width / picture.height - 300 / 1200) < 0.01  # aspect ratio kept
+    assert abs(picture.left + picture.width / 2 - prs.slide_width / 2) <= 12700  # centred
+    # a 1:4 picture can only be 1.5 in wide at 6 in tall, more than a 7.5 in slide has besides the texts;
+    # the old fixed 4.6 in box made it 1.15 in
+    assert picture.width >= 1.3 * 914400

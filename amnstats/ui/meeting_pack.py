@@ -4,11 +4,27 @@ title, sentence and source, 16:9, ready for the nämnd meeting."""
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 
 from pptx import Presentation
 from pptx.dml.color import RGBColor
+from pptx.enum.text import MSO_AUTO_SIZE, MSO_ANCHOR
 from pptx.util import Emu, Inches, Pt
+
+SLIDE_W, SLIDE_H = 13.333, 7.5  # inches, 16:9
+MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 0.5, 0.3, 0.15
+BOX_W = 12.3
+GAP = 0.1  # between stacked shapes
+INSET_X, INSET_Y = 0.1, 0.05  # text box insets, set explicitly so the height estimate matches them
+LINE_SPACING = 1.25  # × font size; a little above Calibri's 1.22 so the estimate errs on the tall side
+# average glyph width × font size, as python-pptx cannot measure text: DejaVu Sans, which LibreOffice shows in place
+# of Calibri when Carlito is missing, measures 0.53 (bold 0.59) and wrapped a 5-line estimate at 0.5 onto 6 lines
+GLYPH, GLYPH_BOLD = 0.55, 0.6
+TITLE_SIZES = (30, 28, 26, 24, 22)  # shrink the title until it fits on two lines
+BODY_SIZES = ((18, 13, 12), (16, 12, 11), (14, 11, 10))  # sentence, notes, source; smaller only to give the chart room
+MIN_PICTURE_H = 2.5  # below this the body text shrinks to give the chart room
+GREY, INK = (0x55, 0x55, 0x55), (0x1B, 0x1B, 0x1B)
 
 
 @dataclass(frozen=True)
@@ -20,10 +36,39 @@ class Slide:
     notes: tuple[str, ...] = ()  # what the page writes under the chart: a series break, districts reported jointly
 
 
-def _text(slide, left, top, width, height, text, size, bold=False, color=(0x1B, 0x1B, 0x1B)):
+def _line_count(text: str, size: float, width: float = BOX_W, bold: bool = False) -> int:
+    """Lines `text` needs at `size` pt in a box `width` in wide: greedy word wrap on an estimated
+    characters-per-line, so a long word or an unlucky break costs a line as in PowerPoint."""
+    per_line = max(1, int((width - 2 * INSET_X) * 72 / ((GLYPH_BOLD if bold else GLYPH) * size)))
+    lines = 0
+    for para in text.split("\n"):
+        count, used = 1, 0
+        for word in para.split():
+            need = len(word) if used == 0 else used + 1 + len(word)
+            if need <= per_line:
+                used = need
+                continue
+            if used:
+                count += 1
+            extra, used = divmod(len(word), per_line)  # a word longer than a line is broken across lines
+            count += extra - (1 if extra and used == 0 else 0)
+            used = used or per_line
+        lines += count
+    return max(1, lines)
+
+
+def _box_height(text: str, size: float, bold: bool = False) -> float:
+    return _line_count(text, size, bold=bold) * size * LINE_SPACING / 72 + 2 * INSET_Y
+
+
+def _text(slide, left, top, width, height, text, size, bold=False, color=INK):
     box = slide.shapes.add_textbox(left, top, width, height)
     frame = box.text_frame
     frame.word_wrap = True
+    frame.auto_size = MSO_AUTO_SIZE.NONE  # keep the computed height; autofit would let a box grow into the next
+    frame.vertical_anchor = MSO_ANCHOR.TOP
+    frame.margin_left = frame.margin_right = Inches(INSET_X)
+    frame.margin_top = frame.margin_bottom = Inches(INSET_Y)
     p = frame.paragraphs[0]
     p.text = text
     p.font.size = Pt(size)
@@ -32,28 +77,50 @@ def _text(slide, left, top, width, height, text, size, bold=False, color=(0x1B, 
     return box
 
 
+def _chart_slide(prs, blank, s: Slide) -> None:
+    """Stack from the edges inwards: title at the top; source, notes and sentence up from the bottom;
+    the chart gets the space left between them, so nothing overlaps whatever the text lengths."""
+    slide = prs.slides.add_slide(blank)
+    left, width = Inches(MARGIN_X), Inches(BOX_W)
+    title_size = next((z for z in TITLE_SIZES if _line_count(s.title, z, bold=True) <= 2), TITLE_SIZES[-1])
+    title_h = _box_height(s.title, title_size, bold=True)
+    picture_top = MARGIN_TOP + title_h + GAP
+    notes = " ".join(s.notes)
+    source = f"Källa: {s.source}"
+    for sentence_size, notes_size, source_size in BODY_SIZES:
+        source_h = _box_height(source, source_size)
+        notes_h = _box_height(notes, notes_size) if notes else 0.0
+        sentence_h = _box_height(s.sentence, sentence_size)
+        source_top = SLIDE_H - MARGIN_BOTTOM - source_h
+        notes_top = source_top - (notes_h + GAP if notes else 0.0)
+        sentence_top = notes_top - GAP - sentence_h
+        if sentence_top - GAP - picture_top >= MIN_PICTURE_H:
+            break
+    _text(slide, left, Inches(MARGIN_TOP), width, Inches(title_h), s.title, title_size, bold=True)
+
+    space_h = max(sentence_top - GAP - picture_top, 0.1)
+    pic = slide.shapes.add_picture(io.BytesIO(s.png), left, Inches(picture_top))
+    ratio = min(Inches(BOX_W) / pic.width, Inches(space_h) / pic.height)  # fit the space, keep the aspect ratio
+    pic.width, pic.height = Emu(math.floor(pic.width * ratio)), Emu(math.floor(pic.height * ratio))
+    pic.left = Emu((prs.slide_width - pic.width) // 2)
+    pic.top = Emu(Inches(picture_top) + (Inches(space_h) - pic.height) // 2)
+
+    _text(slide, left, Inches(sentence_top), width, Inches(sentence_h), s.sentence, sentence_size)
+    if notes:
+        _text(slide, left, Inches(notes_top), width, Inches(notes_h), notes, notes_size, color=GREY)
+    _text(slide, left, Inches(source_top), width, Inches(source_h), source, source_size, color=GREY)
+
+
 def build_pack(slides: list[Slide], title: str = "Arbetsmarknadsnämnden – statistik") -> bytes:
     prs = Presentation()
-    prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
+    prs.slide_width, prs.slide_height = Inches(SLIDE_W), Inches(SLIDE_H)
     blank = prs.slide_layouts[6]
     cover = prs.slides.add_slide(blank)
     _text(cover, Inches(0.8), Inches(2.6), Inches(11.7), Inches(1.2), title, 40, bold=True)
     _text(cover, Inches(0.8), Inches(3.8), Inches(11.7), Inches(0.8),
-          f"{len(slides)} diagram från amnstats", 20, color=(0x55, 0x55, 0x55))
+          f"{len(slides)} diagram från amnstats", 20, color=GREY)
     for s in slides:
-        slide = prs.slides.add_slide(blank)
-        _text(slide, Inches(0.5), Inches(0.3), Inches(12.3), Inches(0.9), s.title, 30, bold=True)
-        notes = " ".join(s.notes)
-        pic_top, max_w, max_h = Inches(1.25), Inches(12.3), Inches(4.2 if notes else 4.6)
-        pic = slide.shapes.add_picture(io.BytesIO(s.png), Inches(0.5), pic_top)
-        ratio = min(max_w / pic.width, max_h / pic.height)
-        pic.width, pic.height = Emu(int(pic.width * ratio)), Emu(int(pic.height * ratio))
-        pic.left = Emu(int((prs.slide_width - pic.width) / 2))
-        _text(slide, Inches(0.5), Inches(5.6 if notes else 6.0), Inches(12.3), Inches(0.8), s.sentence, 18)
-        if notes:
-            _text(slide, Inches(0.5), Inches(6.35), Inches(12.3), Inches(0.5), notes, 13, color=(0x55, 0x55, 0x55))
-        _text(slide, Inches(0.5), Inches(6.85), Inches(12.3), Inches(0.5), f"Källa: {s.source}", 12,
-              color=(0x55, 0x55, 0x55))
+        _chart_slide(prs, blank, s)
     out = io.BytesIO()
     prs.save(out)
     return out.getvalue()
