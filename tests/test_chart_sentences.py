@@ -191,7 +191,7 @@ def test_varav_groups_are_left_out_of_the_ranking_sentence():
     groups = {"Försörjningsstöd": 3237, "Stockholmsjobb": 1063, "varav LSS, socialpsykiatri, gymnasiesärskola": 490}
     obs = make_obs("jobbtorg", "inskrivna", [{"period": "2023", "value": v, "group": g} for g, v in groups.items()])
     spec = charts.bars(obs, "jobbtorg", "inskrivna", by="group", period="2023")
-    assert plain(spec.sentence) == ("Inskrivna på Jobbtorg 2023: högst i Försörjningsstöd (3 237) och lägst i "
+    assert plain(spec.sentence) == ("Inskrivna på Jobbtorg 2023: högst för Försörjningsstöd (3 237) och lägst för "
                                     "Stockholmsjobb (1 063) bland grupperna som redovisas.")
     assert len(spec.table.frame) == 3  # the chart and its table still show the subgroup
 
@@ -298,3 +298,10 @@ def test_a_source_with_a_figure_printed_twice_with_different_values_says_so():
     assert charts.sources_of(shown) == [
         f"Arbetsmarknadsrapport 2022, rad 2054, 2101 ({charts.DISPUTED_SV})", "Verksamhetsberättelse 2023, rad 77"]
     assert charts.sources_of(shown.drop("has_conflict"))[0] == "Arbetsmarknadsrapport 2022, rad 2054, 2101"
+
+
+def test_a_ranking_of_the_holidays_speaks_of_loven():
+    per_lov = {"sommarlov": 15929.0, "höstlov": 2311.0, "jullov": 1548.0}  # Arbetsmarknadsrapport 2022, line 2101
+    obs = make_obs("feriejobb", "ansokningar", [{"period": "2022", "value": v, "group": g} for g, v in per_lov.items()])
+    spec = charts.bars(obs, "feriejobb", "ansokningar", by="group", period="2022")
+    assert plain(spec.sentence).endswith("högst för sommarlov (15 929) och lägst för jullov (1 548) bland loven som redovisas.")

@@ -37,7 +37,7 @@ def test_jobbtorg_default_is_the_latest_full_table_and_matches_the_store():
     obs = store.load_observations(preferred_only=True)
     top = obs.filter(pl.col("series") == "jobbtorg", pl.col("measure") == "inskrivna", pl.col("period") == "2023",
                      pl.col("gender") == "totalt", pl.col("group") != "").sort("value", descending=True).row(0, named=True)
-    assert f"högst i {top['group']} ({format_number(top['value'], 0)})" in sentences(at)[0]
+    assert f"högst för {top['group']} ({format_number(top['value'], 0)})" in sentences(at)[0]
 
 
 def test_changing_a_filter_changes_the_chart():

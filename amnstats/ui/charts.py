@@ -437,7 +437,8 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
                              .filter(pl.col(label_col) == ranked[label_col][0]), None, period)
     else:
         sentence = _bars_sentence(ranked, m, label_col, f"{m.label_sv}{kind_suffix(kind)} {format_period(period)}",
-                                  _ranked_what(ranked) if by == "area" else "grupperna")
+                                  _ranked_what(ranked) if by == "area" else _groups_what(ranked[label_col]),
+                                  "i" if by == "area" else "för")
     return ChartSpec(chart_id, title, chart, table, sentence, sources_of(pl.concat(cited, how="diagonal_relaxed")),
                      alt_text=f"Stapeldiagram: {title}. {sentence}", notes=notes,
                      bars_drawn=data[label_col].n_unique() * (len(_valued_genders(data)) if len(genders) > 1 else 1))
@@ -479,6 +480,11 @@ def _ranked_what(ranked: pl.DataFrame) -> str:
     if types <= {"sdo", "former_sdo", "combined"}:
         return "stadsdelsområdena"
     return "förvaltningarna" if "other" in types else "områdena"
+
+
+def _groups_what(labels: pl.Series) -> str:
+    """What a ranking of groups is among: 'loven' for sommarlov, höstlov and jullov."""
+    return "loven" if labels.str.ends_with("lov").all() else "grupperna"
 
 
 def kind_suffix(kind: str) -> str:
@@ -529,15 +535,15 @@ def _sv_key(label: str) -> str:
     return label.lower().translate({ord("å"): "{", ord("ä"): "|", ord("ö"): "}"})
 
 
-def _rank_text(entries: list[dict]) -> str:
-    """'högst i A (x) och lägst i B (y)'; when every label shows the same value: 'x i A och B'."""
+def _rank_text(entries: list[dict], at: str = "i") -> str:
+    """'högst i A (x) och lägst i B (y)' ('för' groups); when every label shows the same value: 'x i A och B'."""
     if entries[0]["shown"] == entries[-1]["shown"]:
         approx = "cirka " if any(e["approx"] for e in entries) else ""
-        return f"{approx}{entries[0]['shown']} i {names(sorted((e['label'] for e in entries), key=_sv_key))}"
-    return f"högst i {_ends(entries, True)} och lägst i {_ends(entries, False)}"
+        return f"{approx}{entries[0]['shown']} {at} {names(sorted((e['label'] for e in entries), key=_sv_key))}"
+    return f"högst {at} {_ends(entries, True)} och lägst {at} {_ends(entries, False)}"
 
 
-def _bars_sentence(ranked: pl.DataFrame, m: Measure, label_col: str, head: str, what: str) -> str:
+def _bars_sentence(ranked: pl.DataFrame, m: Measure, label_col: str, head: str, what: str, at: str = "i") -> str:
     """The ranking in words. Without a total, counts are ranked by women and men summed (and say
     so), shares per gender: one gender never stands for both."""
     present = set(ranked["gender"].to_list())
@@ -545,11 +551,11 @@ def _bars_sentence(ranked: pl.DataFrame, m: Measure, label_col: str, head: str, 
         gender = "totalt" if "totalt" in present else next(iter(present))
         who = "" if gender == "totalt" else f", {gender}"
         entries = _entries(ranked.filter(pl.col("gender") == gender), m, label_col)
-        return f"{head}{who}: {_rank_text(entries)} bland {what} som redovisas."
+        return f"{head}{who}: {_rank_text(entries, at)} bland {what} som redovisas."
     if m.is_additive:
         entries = _entries(_summed(ranked, m, label_col), m, label_col)
-        return f"{head}, kvinnor och män sammanlagt: {_rank_text(entries)} bland {what} som redovisas."
-    parts = [f"bland {g} {_rank_text(_entries(ranked.filter(pl.col('gender') == g), m, label_col))}"
+        return f"{head}, kvinnor och män sammanlagt: {_rank_text(entries, at)} bland {what} som redovisas."
+    parts = [f"bland {g} {_rank_text(_entries(ranked.filter(pl.col('gender') == g), m, label_col), at)}"
              for g in ("kvinnor", "män")]
     return f"{head}: {parts[0]}, {parts[1]}."
 
