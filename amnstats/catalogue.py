@@ -78,6 +78,12 @@ class Measure:
         return self.unit in SHARE_UNITS
 
     @property
+    def is_printed_as_is(self) -> bool:
+        """Indicators are copied from report tables that print each figure with its own decimals
+        (73,8 % beside 62,65 %): shown the same way, not padded to the measure's decimals."""
+        return self.series == "indicator"
+
+    @property
     def is_change(self) -> bool:
         """A figure that is itself a change (a decrease, an increase, procentenheter): compared with
         a year earlier it would be a change of a change, which no sentence or ranking should state."""

@@ -352,3 +352,9 @@ def test_a_chart_with_many_bars_fits_a_projected_slide():
     assert panel._vega(few, large=True)["height"] != theme.SLIDE_CHART_HEIGHT
     small = charts.bars(obs, "jobbtorg", "inskrivna", by="group", period="2023", genders=("totalt",))
     assert isinstance(panel._vega(small, large=True)["height"], dict)  # few bars keep their own height
+
+
+def test_an_indicator_sentence_writes_its_figures_as_the_report_prints_them():
+    # Verksamhetsberättelse 2023, line 960: 78,9 % against nämndens mål 72 % (not 72,0 %)
+    at = run_page("jobbtorg", query={"indikator": "andel_18_29_avslutade_jobbtorg_till_arbete_studier"})
+    assert "Utfallet 2023 var 78,9\u00a0% mot nämndens mål 72\u00a0%." in sentences(at)

@@ -12,7 +12,7 @@ import polars as pl
 
 from ..catalogue import GENDERS, NO_VALUE_TEXT, Measure, areas, measures
 from ..metrics import SERIES_KEY, latest, previous_period_labels, year_on_year
-from ..numbers import format_number
+from ..numbers import format_number, printed_decimals
 from ..periods import PeriodError, format_period, parse_period
 from . import theme
 from .memo import memo, slice_rows
@@ -119,7 +119,10 @@ def value_text(value: float | None, status: str, m: Measure) -> str:
     secret) and '–' when the source gives none (catalogue.NO_VALUE_TEXT)."""
     if value is None:
         return NO_VALUE_TEXT.get(status, NO_VALUE_TEXT["missing"])
-    return ("cirka " if status == "approximate" else "") + format_number(value, m.decimals, m.unit)
+    # an indicator as its report prints it; other measures with their decimals, so that equal
+    # figures read the same in rankings ('cirka 2,0 %' beside '2,0 %')
+    decimals = printed_decimals(value, m.decimals) if m.is_printed_as_is else m.decimals
+    return ("cirka " if status == "approximate" else "") + format_number(value, decimals, m.unit)
 
 
 def joint_areas() -> dict[str, tuple[str, ...]]:

@@ -103,8 +103,7 @@ def _isnum(x) -> bool:
 
 def _value(row: dict) -> str:
     m = measures()[(row["series"], row["measure"])]
-    # an indicator as its report table prints it (73,8 % in a measure that also has 62,65 %)
-    decimals = printed_decimals(row["value"], m.decimals) if row["series"] == "indicator" else m.decimals
+    decimals = printed_decimals(row["value"], m.decimals) if m.is_printed_as_is else m.decimals  # as value_text
     return ("cirka " if row.get("status") == "approximate" else "") + format_number(row["value"], decimals, m.unit)
 
 
