@@ -358,3 +358,12 @@ def test_an_indicator_sentence_writes_its_figures_as_the_report_prints_them():
     # Verksamhetsberättelse 2023, line 960: 78,9 % against nämndens mål 72 % (not 72,0 %)
     at = run_page("jobbtorg", query={"indikator": "andel_18_29_avslutade_jobbtorg_till_arbete_studier"})
     assert "Utfallet 2023 var 78,9\u00a0% mot nämndens mål 72\u00a0%." in sentences(at)
+
+
+def test_jobbtorg_2023_by_gender_says_it_covers_part_of_the_year():
+    at = run_page("jobbtorg")  # 2023, the VERA year (Verksamhetsberättelse 2023)
+    captions = [c.value for c in at.caption]
+    note = "Jobbtorg bytte verksamhetssystem till VERA 2023; könsuppdelad statistik för 2023 omfattar bara en del av året."
+    assert note in captions  # under the bars (the line charts say 'Brott i serien: …')
+    at.selectbox(key="period").set_value("2022").run()
+    assert note not in [c.value for c in at.caption]

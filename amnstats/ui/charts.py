@@ -408,6 +408,9 @@ def bars(obs: pl.DataFrame, series: str, measure: str, *, by: str, period: str, 
     gaps = _without_value(own, label_col, everyone)
     if gaps:
         notes.insert(0, f"Utan stapel: {gaps}.")
+    vera_from, vera_series, vera_text = BREAKS["vera"]
+    if series in vera_series and period.startswith(vera_from[:4]) and {"kvinnor", "män"} & set(data["gender"].to_list()):
+        notes.append(vera_text)  # a split by kön for 2023 covers part of the year only
     order = _bar_order(data, label_col, genders, m)
     enc = dict(
         y=alt.Y(f"{label_col}:N", title=None, sort=order),
