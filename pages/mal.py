@@ -68,7 +68,8 @@ def indicator_table(obs: pl.DataFrame) -> pl.DataFrame:
             "Källa": last["source_label"],
             "_measure": measure[0],
         })
-    return pl.DataFrame(rows)
+    # alphabetical as a reader looks for a name (å, ä, ö after z), not in the catalogue's order
+    return pl.DataFrame(rows).sort(pl.col("Indikator").str.to_lowercase().str.replace_many(["å", "ä", "ö"], ["{", "|", "}"]))
 
 
 all_rows = memo(obs, indicator_table)

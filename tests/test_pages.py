@@ -368,3 +368,9 @@ def test_jobbtorg_2023_by_gender_says_it_covers_part_of_the_year():
     at.selectbox(key="period").set_value("2022").run()
     # the målgrupp bars for 2022 no longer carry it (other 2023 charts on the page still do)
     assert [c.value for c in at.caption].count(note) == captions.count(note) - 1
+
+
+def test_mal_table_is_in_alphabetical_order():
+    names = list(run_page("mal").table[0].value["Indikator"])
+    key = [n.lower().translate({ord("å"): "{", ord("ä"): "|", ord("ö"): "}"}) for n in names]
+    assert key == sorted(key) and len(names) > 20
