@@ -54,13 +54,16 @@ def indicator_table(obs: pl.DataFrame) -> pl.DataFrame:
             tgt[s] = mine.filter(pl.col("period") == last["period"])["value"].to_list()
             if not tgt[s] and last["period"] != year:  # a tertial's outcome beside the year's target
                 tgt[s], annual[s] = mine.filter(pl.col("period") == year)["value"].to_list(), f" (årsmål {year})"
-        women = grp.filter(pl.col("kind") == "utfall", pl.col("gender") == "kvinnor", pl.col("period") == last["period"])
-        men = grp.filter(pl.col("kind") == "utfall", pl.col("gender") == "män", pl.col("period") == last["period"])
+        same = grp.filter(pl.col("kind") == "utfall", pl.col("period") == last["period"])
+        women, men = same.filter(pl.col("gender") == "kvinnor"), same.filter(pl.col("gender") == "män")
         # each figure as the report prints it: 73,8 % and 62,65 % in one measure, a target of 72 %
-        fmt = lambda v: format_number(v, printed_decimals(v, m.decimals), m.unit) if v is not None else "–"  # noqa: E731
+        def fmt(v: float | None, m=m) -> str:
+            return format_number(v, printed_decimals(v, m.decimals), m.unit) if v is not None else "–"
+
         rows.append({
             "Indikator": m.label_sv, "Period": format_period(last["period"]), "Utfall": fmt(last["value"]),
-            "Kvinnor": fmt(women["value"][0] if len(women) else None), "Män": fmt(men["value"][0] if len(men) else None),
+            "Kvinnor": fmt(women["value"][0] if len(women) else None),
+            "Män": fmt(men["value"][0] if len(men) else None),
             "Nämndens mål": fmt(tgt["nämnden"][0]) + annual.get("nämnden", "") if tgt["nämnden"] else "–",
             "KF:s mål": fmt(tgt["kf"][0]) + annual.get("kf", "") if tgt["kf"] else "–",
             "Bedömning": "ej bedömd: källan motsäger sig själv (se Om data)" if last["source"] in doubtful
@@ -69,7 +72,8 @@ def indicator_table(obs: pl.DataFrame) -> pl.DataFrame:
             "_measure": measure[0],
         })
     # alphabetical as a reader looks for a name (å, ä, ö after z), not in the catalogue's order
-    return pl.DataFrame(rows).sort(pl.col("Indikator").str.to_lowercase().str.replace_many(["å", "ä", "ö"], ["{", "|", "}"]))
+    swedish = pl.col("Indikator").str.to_lowercase().str.replace_many(["å", "ä", "ö"], ["{", "|", "}"])
+    return pl.DataFrame(rows).sort(swedish)
 
 
 all_rows = memo(obs, indicator_table)
@@ -87,10 +91,12 @@ else:
     shown = table.select(order)
     # (not in a scrolling box of its own: a box without keyboard access fails axe's scrollable-region check)
     st.table(shown)
+    cited = shown["Källa"].unique().sort().to_list()
     st.download_button("Ladda ned tabellen (CSV)", key="mal-csv", mime="text/csv", file_name="mal-och-utfall.csv",
-                       data=table_csv(ExportTable("Mål och utfall", shown, {}, shown["Källa"].unique().sort().to_list())))
+                       data=table_csv(ExportTable("Mål och utfall", shown, {}, cited)))
     st.caption("Bedömning mot nämndens mål (KF:s om nämnden saknar mål för perioden): uppfyllt; delvis uppfyllt = "
-               "högst 5 % av målvärdet från målet; ej uppfyllt. Riktningen (högre eller lägre är bättre) står i katalogen.")
+               "högst 5 % av målvärdet från målet; ej uppfyllt. Riktningen (högre eller lägre är bättre) står i "
+               "katalogen.")
 
 choices = sorted(set(all_rows["Indikator"].to_list())) if not all_rows.is_empty() else []
 by_label = dict(zip(all_rows["Indikator"].to_list(), all_rows["_measure"].to_list())) if choices else {}
