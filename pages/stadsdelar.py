@@ -70,7 +70,7 @@ def profile(obs: pl.DataFrame, district: str) -> pl.DataFrame:
         meas = cat[(s, mm)]
         cityv = city_values.get((s, mm, k, p), ...)
         if mine is not None and mine["value"] is not None:
-            shown = charts.value_text(mine["value"], mine["status"], meas)
+            shown = fmt.figure_text(mine["value"], mine["status"], meas)
             rank = f"{rank_of(values, mine['value'], meas.decimals)} av {len(values)}"
             source = mine["source_label"]
         else:
@@ -80,7 +80,7 @@ def profile(obs: pl.DataFrame, district: str) -> pl.DataFrame:
             if together is not None:
                 shown, source = charts.joint_phrase(district, together, meas), together["source_label"]
             elif mine is not None:  # '..' kept secret, '–' not given by the source
-                shown, source = charts.value_text(None, mine["status"], meas), mine["source_label"]
+                shown, source = fmt.figure_text(None, mine["status"], meas), mine["source_label"]
             else:
                 shown, source = "uppgift saknas", ""
             rank = "–"

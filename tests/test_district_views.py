@@ -13,7 +13,7 @@ import pytest
 from amnstats import catalogue, store
 from amnstats.periods import parse_period
 from amnstats.schema import OBSERVATION_SCHEMA
-from amnstats.ui import charts, export, memo, panel, theme
+from amnstats.ui import charts, export, fmt, memo, panel, theme
 from apptest_helpers import run_page, sentences
 
 NB = "\u00a0"
@@ -125,9 +125,9 @@ def test_bars_draw_only_rows_with_a_value(obs):
 
 def test_suppressed_is_written_dot_dot_and_missing_a_dash():
     m = catalogue.measures()[("arbetsmarknadsinsatser", "osa_platser")]
-    assert charts.value_text(None, "suppressed", m) == ".."
-    assert charts.value_text(None, "missing", m) == "–"
-    assert charts.value_text(2.0, "approximate", catalogue.measures()[("unemployment", "arbetslosa_andel")]) \
+    assert fmt.figure_text(None, "suppressed", m) == ".."
+    assert fmt.figure_text(None, "missing", m) == "–"
+    assert fmt.figure_text(2.0, "approximate", catalogue.measures()[("unemployment", "arbetslosa_andel")]) \
         == f"cirka 2,0{NB}%"
     rows = [{"period": "2022", "area": a, "value": v, "status": st, "kind": "budget"} for a, v, st in
             [("Södermalm", 40, ""), ("Bromma", None, "missing"), ("Farsta", None, "suppressed")]]

@@ -12,12 +12,12 @@ import polars as pl
 
 from ..catalogue import GENDERS, NO_VALUE_TEXT, Measure, areas, measures
 from ..metrics import SERIES_KEY, latest, previous_period_labels, year_on_year
-from ..numbers import format_number, printed_decimals
+from ..numbers import format_number
 from ..periods import PeriodError, format_period, parse_period
 from . import theme
 from .memo import memo, slice_rows
 from .export import ExportTable
-from .fmt import lower_first
+from .fmt import figure_text, lower_first
 from .panel import ChartSpec
 from .sentences import area_name, describe, describe_genders, names
 
@@ -106,23 +106,12 @@ def _display(df: pl.DataFrame, m: Measure) -> pl.DataFrame:
 
     Built as Python lists, not map_elements: Python callbacks inside polars' thread pool
     deadlock against to_pandas() in another session's thread (seen under concurrent load)."""
-    texts = [value_text(v, st, m) for v, st in zip(df["value"].to_list(), df["status"].to_list())]
+    texts = [figure_text(v, st, m) for v, st in zip(df["value"].to_list(), df["status"].to_list())]
     return df.with_columns(
         Värde_text=pl.Series(texts, dtype=pl.String),
         Period_text=pl.Series([format_period(p) for p in df["period"].to_list()], dtype=pl.String),
         Kön=pl.col("gender").replace_strict(GENDER_LABEL, default=pl.col("gender")),
     )
-
-
-def value_text(value: float | None, status: str, m: Measure) -> str:
-    """A value as shown: 'cirka 2,0 %'; without a number '..' when suppressed (a small count kept
-    secret) and '–' when the source gives none (catalogue.NO_VALUE_TEXT)."""
-    if value is None:
-        return NO_VALUE_TEXT.get(status, NO_VALUE_TEXT["missing"])
-    # an indicator as its report prints it; other measures with their decimals, so that equal
-    # figures read the same in rankings ('cirka 2,0 %' beside '2,0 %')
-    decimals = printed_decimals(value, m.decimals) if m.is_printed_as_is else m.decimals
-    return ("cirka " if status == "approximate" else "") + format_number(value, decimals, m.unit)
 
 
 def joint_areas() -> dict[str, tuple[str, ...]]:
@@ -145,13 +134,13 @@ def reported_jointly(joint: pl.DataFrame, have: set[str]) -> dict[str, dict]:
 def joint_phrase(district: str, row: dict, m: Measure) -> str:
     """'redovisas sammantaget med Norrmalm och Östermalm: 46'."""
     others = [d for d in joint_areas().get(row["area"], ()) if d != district]
-    return f"redovisas sammantaget med {names(others, cap=len(others))}: {value_text(row['value'], row['status'], m)}"
+    return f"redovisas sammantaget med {names(others, cap=len(others))}: {figure_text(row['value'], row['status'], m)}"
 
 
 def _joint_notes(jointly: dict[str, dict], m: Measure) -> list[str]:
     """One phrase per combined row: 'Kungsholmen, Norrmalm och Östermalm redovisas sammantaget (46)'."""
     rows = {r["area"]: r for r in jointly.values()}
-    return [f"{area} redovisas sammantaget ({value_text(r['value'], r['status'], m)})" for area, r in rows.items()]
+    return [f"{area} redovisas sammantaget ({figure_text(r['value'], r['status'], m)})" for area, r in rows.items()]
 
 
 def _without_value(rows: pl.DataFrame, label_col: str, everyone: list[str] | None = None) -> str:

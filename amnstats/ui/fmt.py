@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import re
 
-from ..catalogue import SERIES_LABELS, measures
-from ..numbers import format_number, rough_difference
+from ..catalogue import NO_VALUE_TEXT, SERIES_LABELS, Measure, measures
+from ..numbers import format_number, printed_decimals, rough_difference
 from ..periods import format_period
 
 
@@ -15,6 +15,17 @@ def value_text(value: float | None, series: str, measure: str) -> str:
     if m is None:
         return format_number(value, 1)
     return format_number(value, m.decimals, m.unit)
+
+
+def figure_text(value: float | None, status: str, m: Measure) -> str:
+    """A value as charts, tables and sentences show it: 'cirka 2,0 %'; without a number '..' when
+    suppressed (a small count kept secret) and '–' when the source gives none (NO_VALUE_TEXT)."""
+    if value is None:
+        return NO_VALUE_TEXT.get(status, NO_VALUE_TEXT["missing"])
+    # an indicator as its report prints it; other measures with their decimals, so that equal
+    # figures read the same in rankings ('cirka 2,0 %' beside '2,0 %')
+    decimals = printed_decimals(value, m.decimals) if m.is_printed_as_is else m.decimals
+    return ("cirka " if status == "approximate" else "") + format_number(value, decimals, m.unit)
 
 
 def measure_title(series: str, label: str) -> str:

@@ -10,10 +10,10 @@ import math
 from functools import lru_cache
 
 from ..catalogue import areas, measures
-from ..numbers import format_number, printed_decimals, rough_difference
+from ..numbers import format_number, rough_difference
 from ..paths import CATALOGUE_DIR
 from ..periods import PeriodError, parse_period
-from .fmt import lower_first, measure_label
+from .fmt import figure_text, lower_first, measure_label
 
 MONTHS_LONG = ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september",
                "oktober", "november", "december"]
@@ -102,9 +102,7 @@ def _isnum(x) -> bool:
 
 
 def _value(row: dict) -> str:
-    m = measures()[(row["series"], row["measure"])]
-    decimals = printed_decimals(row["value"], m.decimals) if m.is_printed_as_is else m.decimals  # as value_text
-    return ("cirka " if row.get("status") == "approximate" else "") + format_number(row["value"], decimals, m.unit)
+    return figure_text(row["value"], row.get("status") or "", measures()[(row["series"], row["measure"])])
 
 
 def _head(row: dict, area_phrase: str | None, who: str = "", inside: bool = False) -> str:
