@@ -115,35 +115,31 @@ class ObjectStore:
         history = [b for b in history if b != keep][-KEEP_PREVIOUS:] + [keep]
         with self.fs.open_output_stream(f"{self.base}/{HISTORY}") as out:
             out.write(json.dumps(history).encode("utf-8"))
-        # Every object under builds/, not the folders: a service need not list folders (the
-        # GCS emulator lists none) and a folder need not exist as an object of its own.
+        for build_id in sorted(self._published_ids() - set(history)):
+            self._remove(self.location(build_id))
+
+    def _published_ids(self) -> set[str]:
+        """The build ids with anything under builds/. Every object is listed, not the folders: a
+        service need not list folders (the GCS emulator lists none) and a folder need not exist
+        as an object of its own."""
         prefix = f"{self.base}/builds/"
         try:
             infos = self.fs.get_file_info(pafs.FileSelector(prefix.rstrip("/"), recursive=True))
         except (FileNotFoundError, OSError):
-            return
-        found = {info.path[len(prefix):].split("/", 1)[0] for info in infos if info.path.startswith(prefix)}
-        for build_id in sorted(found - set(history) - {""}):
-            self._remove(prefix + build_id)
+            return set()
+        return {info.path[len(prefix):].split("/", 1)[0] for info in infos if info.path.startswith(prefix)} - {""}
 
     def remove_builds_with_upload(self, import_id: str) -> list[str]:
         """Remove every published build except CURRENT whose manifest lists the upload `import_id`
         (an erased file's rows must not stay readable in an older build); returns their ids."""
-        current = self.current_id()
-        prefix = f"{self.base}/builds/"
-        try:
-            infos = self.fs.get_file_info(pafs.FileSelector(prefix.rstrip("/"), recursive=True))
-        except (FileNotFoundError, OSError):
-            return []
-        found = {info.path[len(prefix):].split("/", 1)[0] for info in infos if info.path.startswith(prefix)}
         removed = []
-        for build_id in sorted(found - {current, ""}):
+        for build_id in sorted(self._published_ids() - {self.current_id()}):
             try:
                 uploads = self.read_manifest(build_id).get("uploads") or {}
             except (FileNotFoundError, OSError, ValueError):
                 uploads = {import_id: "unreadable"}  # a build we cannot read may hold it: it goes too
             if import_id in uploads:
-                self._remove(prefix + build_id)
+                self._remove(self.location(build_id))
                 removed.append(build_id)
         return removed
 
