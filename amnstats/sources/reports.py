@@ -68,21 +68,21 @@ def contradicted_sources(datasets: list[dict]) -> set[str]:
     inconsistency): a figure there is contradicted by the document's own text or tables. Not
     every line of an inconsistency: most are a rounding in the text beside an exact table."""
     out = set()
-    for d in datasets:
-        if d["source_type"] == "report":
-            for item in json.loads(d["inconsistencies"] or "[]"):
-                prefix = source_prefix(d["document"] or d["id"] + ".txt")
-                out.update(f"{prefix}{int(n)}" for n in item.get("doubtful_lines", []))
+    for d, items in _report_inconsistencies(datasets):
+        prefix = source_prefix(d["document"] or d["id"] + ".txt")
+        out.update(f"{prefix}{int(n)}" for item in items for n in item.get("doubtful_lines", []))
     return out
 
 
 def explained_lines(datasets: list[dict]) -> dict[str, set[int]]:
     """Per report, the lines its sidecar names in an inconsistency: disagreements there are
     printed in the document itself and kept as printed."""
-    out: dict[str, set[int]] = {}
+    return {d["id"]: {int(x) for item in items for x in item.get("lines", [])}
+            for d, items in _report_inconsistencies(datasets)}
+
+
+def _report_inconsistencies(datasets: list[dict]):
+    """(dataset, its sidecar's inconsistencies) for every report."""
     for d in datasets:
         if d["source_type"] == "report":
-            lines = out.setdefault(d["id"], set())
-            for item in json.loads(d["inconsistencies"] or "[]"):
-                lines.update(int(x) for x in item.get("lines", []))
-    return out
+            yield d, json.loads(d["inconsistencies"] or "[]")

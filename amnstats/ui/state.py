@@ -155,7 +155,13 @@ def datasets() -> pl.DataFrame:
 
 def doubtful_sources() -> tuple[str, ...]:
     """Sources of figures a report itself contradicts (its sidecar's doubtful_lines), sorted: an
-    argument of the target charts, so a slide rebuilt from its link says the same."""
+    argument of the target charts, so a slide rebuilt from its link says the same. Once per build."""
+    from .memo import memo
+
+    return memo(datasets(), _doubtful_sources)
+
+
+def _doubtful_sources(datasets: pl.DataFrame) -> tuple[str, ...]:
     from ..sources.reports import contradicted_sources
 
-    return tuple(sorted(contradicted_sources(datasets().to_dicts())))
+    return tuple(sorted(contradicted_sources(datasets.to_dicts())))
