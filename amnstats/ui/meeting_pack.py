@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from dataclasses import dataclass
 
 from pptx import Presentation
@@ -37,24 +38,10 @@ class Slide:
 
 
 def _line_count(text: str, size: float, width: float = BOX_W, bold: bool = False) -> int:
-    """Lines `text` needs at `size` pt in a box `width` in wide: greedy word wrap on an estimated
-    characters-per-line, so a long word or an unlucky break costs a line as in PowerPoint."""
+    """Lines `text` needs at `size` pt in a box `width` in wide: greedy word wrap (textwrap, as the
+    chart images' captions) on an estimated characters-per-line; a word longer than a line is broken."""
     per_line = max(1, int((width - 2 * INSET_X) * 72 / ((GLYPH_BOLD if bold else GLYPH) * size)))
-    lines = 0
-    for para in text.split("\n"):
-        count, used = 1, 0
-        for word in para.split():
-            need = len(word) if used == 0 else used + 1 + len(word)
-            if need <= per_line:
-                used = need
-                continue
-            if used:
-                count += 1
-            extra, used = divmod(len(word), per_line)  # a word longer than a line is broken across lines
-            count += extra - (1 if extra and used == 0 else 0)
-            used = used or per_line
-        lines += count
-    return max(1, lines)
+    return sum(max(1, len(textwrap.wrap(para, per_line, break_on_hyphens=False))) for para in text.split("\n"))
 
 
 def _box_height(text: str, size: float, bold: bool = False) -> float:
