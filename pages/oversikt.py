@@ -75,8 +75,7 @@ else:
             compared = (f"jämfört med {fmt.period_text(row['period_prev'])}" if delta
                         else (row["yoy_reason"] or ""))
             st.caption(f"{period} · {compared}")
-            st.caption(panel.source_line(charts.sources_of(pl.DataFrame([row]).select(
-                "source_label", "value", "has_conflict"))))
+            st.caption(panel.source_line(charts.sources_of(heads.slice(i, 1))))
 
 st.header("Störst förändring")
 st.write("Stadens uppgifter för senaste period jämfört med samma period året före, störst förändring först "
