@@ -24,7 +24,7 @@ from filelock import FileLock
 from . import catalogue, paths, storage
 from .normalise import duplicate_conflicts, is_constant, normalise, only_measure, pack_code, value_codes
 from .problems import InputError, Problem
-from .schema import KEY_COLUMNS, OBSERVATION_SCHEMA
+from .schema import KEY_COLUMNS, OBSERVATION_SCHEMA, as_stored
 from .sources import DATASET_FIELDS, api, reports, scb_bas, sha256_file, uploads
 
 LOADERS = (reports.load, scb_bas.load, uploads.load, api.load)
@@ -172,7 +172,7 @@ def collect(raw_dir: Path, processed_dir: Path | None = None,
 
 
 def _combine(obs: pl.DataFrame, ready: list[pl.DataFrame], datasets: list[dict]) -> pl.DataFrame:
-    """All observations, preferred rows marked, in store order.
+    """All observations, preferred rows marked, in store order, as stored (schema.as_stored).
 
     `obs` (normalised in this build) goes through _mark_preferred. A ready frame (one upload:
     one series and measure, unique keys, in store order) only sends the rows whose key another
@@ -200,7 +200,7 @@ def _combine(obs: pl.DataFrame, ready: list[pl.DataFrame], datasets: list[dict])
             keep.setdefault(pair, []).append(f)
     marked = _mark_preferred(pl.concat(contested, how="vertical"), datasets)
     if not keep:
-        return marked
+        return as_stored(marked)
     runs = (marked.select("series", "measure").with_row_index("_i")
             .group_by("series", "measure", maintain_order=True).agg(start=pl.col("_i").first(), n=pl.len()))
     for r in runs.iter_rows(named=True):
@@ -229,18 +229,20 @@ def _repeated_keys(f: pl.DataFrame, others: list[pl.DataFrame], key: list[str]) 
 
 
 def _merge_sorted(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    """Frames each in store order, merged into one. A few rows are placed into a long frame
-    by binary search (slices, no copy); otherwise the whole is sorted."""
+    """Frames each in store order, merged into one, as stored (schema.as_stored). A few rows are
+    placed into a long frame by binary search (slices, no copy); otherwise the whole is sorted.
+    Each frame is cast before it is sliced: an upload's constant columns are cast as one value."""
     frames = [f for f in frames if f.height] or frames[:1]
     if len(frames) == 1:
-        return frames[0]
+        return as_stored(frames[0])
     frames.sort(key=lambda f: -f.height)
     big, rest = frames[0], pl.concat(frames[1:], how="vertical")
     cols = list(STORE_ORDER)
     if rest.height > 2000 or any(f.select(cols).null_count().sum_horizontal()[0] for f in (big, rest)):
-        return sorted_frame(pl.concat([big, rest], how="vertical"), cols)
+        return as_stored(sorted_frame(pl.concat([big, rest], how="vertical"), cols))
     rest = sorted_frame(rest, cols)
     keys = big.select(cols)
+    big, rest = as_stored(big), as_stored(rest)
     pieces, done, lo = [], 0, 0
     for j, row in enumerate(rest.select(cols).iter_rows()):
         hi = big.height
@@ -345,7 +347,7 @@ def _datasets_frame(datasets: list[dict], obs: pl.DataFrame) -> pl.DataFrame:
     # lazily: an eager select or group_by would first copy the columns of a store assembled from
     # many slices (see _combine) into one chunk
     counts = (obs.lazy().group_by("dataset").agg(n_values=pl.len(), n_preferred=pl.col("is_preferred").sum())
-              .collect())
+              .with_columns(pl.col("dataset").cast(pl.String)).collect())
     frame = pl.DataFrame(datasets, schema={k: pl.String for k in DATASET_FIELDS})
     return frame.join(counts.rename({"dataset": "id"}), on="id", how="left").sort("id")
 

@@ -48,3 +48,27 @@ OBSERVATION_FIELDS: tuple[Field, ...] = (
 KEY_COLUMNS = ("series", "measure", "period", "gender", "area", "group", "kind", "target_setter")
 OBSERVATION_SCHEMA = pl.Schema({f.name: f.dtype for f in OBSERVATION_FIELDS})
 OBSERVATION_COLUMNS = tuple(OBSERVATION_SCHEMA.names())
+
+# How observations.parquet stores the text columns with few distinct values: as dictionaries
+# (polars Categoricals of one named set of categories). Writing a Categorical's dictionary
+# does not hash every value again, and a column that is the same on every row of an upload
+# (status, note, ...) is cast as one value. Read the store with scan_store: it gives String.
+DICTIONARY_COLUMNS = tuple(f.name for f in OBSERVATION_FIELDS
+                           if f.dtype == pl.String() and f.name not in ("source", "source_label"))
+STORE_CATEGORIES = "amnstats-store"
+
+
+def as_stored(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` (OBSERVATION_SCHEMA) with DICTIONARY_COLUMNS as the store writes them."""
+    return frame.with_columns(pl.col(DICTIONARY_COLUMNS).cast(pl.Categorical(pl.Categories(STORE_CATEGORIES))))
+
+
+def from_stored(frame: pl.DataFrame) -> pl.DataFrame:
+    """A store read whole (e.g. through pyarrow from object storage) back in OBSERVATION_SCHEMA."""
+    return frame.cast(dict(OBSERVATION_SCHEMA)) if frame.schema != OBSERVATION_SCHEMA else frame
+
+
+def scan_store(source) -> pl.LazyFrame:
+    """observations.parquet (a path, or what pl.scan_parquet takes) in OBSERVATION_SCHEMA."""
+    return pl.scan_parquet(source, schema=dict(OBSERVATION_SCHEMA),
+                           cast_options=pl.ScanCastOptions(categorical_to_string="allow"))

@@ -13,6 +13,7 @@ import polars as pl
 
 from . import paths
 from .build import BuildResult, build, current_build, is_stale, verify_build
+from .schema import scan_store
 
 
 def ensure_built() -> Path:
@@ -27,7 +28,7 @@ def ensure_built() -> Path:
 
 def scan_observations() -> pl.LazyFrame:
     """Lazy scan, for predicate pushdown on large stores."""
-    return pl.scan_parquet(ensure_built() / "observations.parquet")
+    return scan_store(ensure_built() / "observations.parquet")
 
 
 def load_observations(preferred_only: bool = False) -> pl.DataFrame:

@@ -75,7 +75,9 @@ def prepare_store(size: str, root: Path) -> Path:
         return data
     import synthetic  # bench/synthetic.py (SYNTHETIC rows, labelled SYNTETISK)
 
-    embedded = pl.read_parquet(result.path / "observations.parquet")
+    from amnstats.schema import scan_store
+
+    embedded = scan_store(result.path / "observations.parquet").collect()
     syn = synthetic.generate(n_groups=n_groups)
     # The synthetic block comes sorted by series and measure: put it where its series sorts,
     # without sorting ten million rows again.

@@ -13,6 +13,7 @@ from polars.testing import assert_frame_equal
 from amnstats import build as build_mod
 from amnstats import store
 from amnstats.build import BuildError, build, current_build, is_stale
+from amnstats.schema import scan_store
 
 HEADER = "series,measure,period,gender,area,group,value_printed,status,kind,target_setter,line,note\n"
 
@@ -153,12 +154,12 @@ def test_failed_build_keeps_previous_data(data_dir, monkeypatch):
     with pytest.raises(BuildError, match=r"zz_broken.csv, rad 2"):
         build()
     assert current_build() == first.path
-    assert_frame_equal(pl.read_parquet(first.path / "observations.parquet"), before)
+    assert_frame_equal(scan_store(first.path / "observations.parquet").collect(), before)
 
 
 def test_crash_while_writing_keeps_previous_data(data_dir, monkeypatch):
     first = build()
-    before = pl.read_parquet(first.path / "observations.parquet")
+    before = scan_store(first.path / "observations.parquet").collect()
     (data_dir / "raw" / "reports" / "extra.csv").write_text(
         HEADER + "jobbtorg,inskrivna,2030,totalt,Stockholm,,1,,utfall,,1,\n")
     (data_dir / "raw" / "reports" / "extra.meta.json").write_text(
@@ -176,7 +177,7 @@ def test_crash_while_writing_keeps_previous_data(data_dir, monkeypatch):
     with pytest.raises(OSError):
         build()
     assert current_build() == first.path
-    assert_frame_equal(pl.read_parquet(current_build() / "observations.parquet"), before)
+    assert_frame_equal(scan_store(current_build() / "observations.parquet").collect(), before)
     assert not list((data_dir / "processed").glob(".build-*")), "temporary build folder left behind"
     monkeypatch.setattr(build_mod, "_write_parquet", real)
     assert build().n_observations == len(before) + 1
@@ -206,3 +207,20 @@ def test_cli_build_reports_problems_in_swedish(empty_data_dir, capsys):
     assert main(["build"]) == 1
     err = capsys.readouterr().err
     assert "okänt område 'Atlantis'" in err and "Inget skrevs" in err
+
+
+def test_store_keeps_repeated_text_as_dictionaries_and_reads_back_as_text(data_dir):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from amnstats.schema import DICTIONARY_COLUMNS, OBSERVATION_SCHEMA
+
+    path = build().path / "observations.parquet"
+    stored = pq.read_schema(path)
+    assert {f.name for f in stored if pa.types.is_dictionary(f.type)} == set(DICTIONARY_COLUMNS)
+    assert pa.types.is_large_string(stored.field("source").type)  # per-row text: no dictionary
+    obs = store.load_observations()
+    assert obs.schema == OBSERVATION_SCHEMA
+    assert_frame_equal(obs, pl.from_arrow(pq.read_table(path)).cast(dict(OBSERVATION_SCHEMA)))
+    assert obs.filter(pl.col("series") == "jobbtorg").height == scan_store(path).filter(
+        pl.col("series") == "jobbtorg").collect().height > 0

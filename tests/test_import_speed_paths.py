@@ -23,6 +23,7 @@ from amnstats.normalise import normalise, packed_codes, string_codes
 from amnstats.problems import InputError, Problem
 from amnstats.schema import KEY_COLUMNS
 from amnstats.sources import uploads
+from amnstats.schema import scan_store
 
 # ---------------------------------------------------------------- reading
 
@@ -121,6 +122,19 @@ def test_transcode_of_every_pair_of_bytes(codec):
             data = bytes([0x41, a, 0x3B, b, a, 0x0A])
             expected = data.decode(codec).encode("utf-8")
             assert encoding._transcode(data, codec, encoding._histogram(data)) == expected, (codec, hex(a), hex(b))
+
+
+@pytest.mark.parametrize("codec", ["cp1252", "mac_roman"])
+def test_transcode_around_few_differing_bytes_and_replacing_many_agree(codec, monkeypatch):
+    # a dash in the title only (the pieces around it) and a file full of them (one replace() each)
+    text = "Titel – SYNTETISK\nOmråde;Värde\n" + "Södermalm – Öst;1 234,5\n" * 3000
+    data = text.encode(codec)
+    expected = data.decode(codec).encode("utf-8")
+    for few in (0, encoding._FEW_DIFFER):
+        monkeypatch.setattr(encoding, "_FEW_DIFFER", few)
+        assert encoding._transcode(data, codec, encoding._histogram(data)) == expected, few
+        assert encoding._transcode(data[:40], codec, encoding._histogram(data[:40])) == data[:40].decode(
+            codec).encode("utf-8")
 
 
 def test_a_file_in_a_code_page_reads_as_its_text():
@@ -375,7 +389,7 @@ def test_two_uploads_are_taken_from_one_build_together(data_dir, monkeypatch):
     other = data.replace(b"Rinkeby - Kista", b"Skarpn\xe4ck")
     imports.commit(data, "SYNTETISK.csv", mapping, uploaded_by="test")
     committed = imports.commit(other, "SYNTETISK2.csv", mapping, uploaded_by="test").build.path / "observations.parquet"
-    store = pl.read_parquet(committed)
+    store = scan_store(committed).collect()
     keys = {r["id"]: uploads.cache_key(r) for r in imports.history()}
     found = uploads.from_builds(data_dir / "processed", keys)
     assert sorted(found) == sorted(keys)
@@ -393,11 +407,11 @@ def test_two_uploads_are_taken_from_one_build_together(data_dir, monkeypatch):
 def test_a_build_from_other_code_is_not_taken_as_the_cache(data_dir, monkeypatch):
     data, mapping = _upload_sample()
     result = imports.commit(data, "SYNTETISK.csv", mapping, uploaded_by="test")
-    committed = pl.read_parquet(result.build.path / "observations.parquet")
+    committed = scan_store(result.build.path / "observations.parquet").collect()
     monkeypatch.setattr(uploads, "_code_fingerprint", lambda: "other code")
     record = imports.history()[0]
     assert uploads.from_builds(data_dir / "processed", {record["id"]: uploads.cache_key(record)}) == {}
-    assert pl.read_parquet(build(force=True).path / "observations.parquet").equals(committed)  # from the file
+    assert scan_store(build(force=True).path / "observations.parquet").collect().equals(committed)  # from the file
 
 
 def test_undo_keeps_the_rows_for_redo(data_dir):
@@ -408,7 +422,7 @@ def test_undo_keeps_the_rows_for_redo(data_dir):
     imports.undo(import_id, by="test")
     assert len(_caches(data_dir)) == 1  # written from the store before the rows left it
     cached = uploads._read_cache_file(_caches(data_dir)[0])
-    from_store = pl.read_parquet(committed).filter(pl.col("dataset") == import_id)
+    from_store = scan_store(committed).collect().filter(pl.col("dataset") == import_id)
     assert cached.equals(from_store.with_columns(is_preferred=pl.lit(True), has_conflict=pl.lit(False)))
     assert (imports.redo(import_id, by="test").build.path / "observations.parquet").read_bytes() == committed
 

@@ -20,6 +20,7 @@ from amnstats import imports, store
 from amnstats.build import build, current_build
 from amnstats.ingest import Mapping, Source, prepare
 from amnstats.problems import InputError
+from amnstats.schema import scan_store
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -135,7 +136,7 @@ def test_import_killed_at_random_points_leaves_old_or_new_data(data_dir, tmp_pat
             proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
         # what is on disk is complete and readable: the previous build or a new one
-        obs = pl.read_parquet(current_build() / "observations.parquet")
+        obs = scan_store(current_build() / "observations.parquet").collect()
         assert len(obs) in (len(old), len(old) + 6)
         for folder in (data_dir / "raw" / "uploads").glob("upload-*"):
             record = imports.read_record(folder)

@@ -33,6 +33,7 @@ from amnstats.metrics import (
 )
 from amnstats.periods import parse_period
 from amnstats.schema import OBSERVATION_SCHEMA
+from amnstats.schema import scan_store
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -483,7 +484,7 @@ def real(tmp_path_factory) -> pl.DataFrame:
     base = tmp_path_factory.mktemp("real")
     shutil.copytree(PROJECT / "data" / "raw", base / "raw", ignore=shutil.ignore_patterns("uploads"))
     result = build(raw_dir=base / "raw", processed_dir=base / "processed")
-    return pl.read_parquet(result.path / "observations.parquet").filter(pl.col("is_preferred"))
+    return scan_store(result.path / "observations.parquet").collect().filter(pl.col("is_preferred"))
 
 
 def test_real_jobbtorg_unique_individuals_2023_against_2022(real):

@@ -22,6 +22,7 @@ from polars.testing import assert_frame_equal
 
 from amnstats import store
 from amnstats.build import build, current_build, verify_build
+from amnstats.schema import scan_store
 from fixture_files import script_module
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -31,14 +32,14 @@ def _complete(build_path: Path, n_rows: int) -> None:
     """Everything a reader needs is there, readable and consistent."""
     assert verify_build(build_path) is None
     manifest = json.loads((build_path / "manifest.json").read_text())
-    obs = pl.read_parquet(build_path / "observations.parquet")
+    obs = scan_store(build_path / "observations.parquet").collect()
     assert len(obs) == manifest["n_observations"] == n_rows
     assert len(pl.read_parquet(build_path / "datasets.parquet")) == manifest["n_datasets"]
 
 
 def test_build_killed_at_random_moments_always_leaves_a_complete_store(data_dir):
     first = build()
-    expected = pl.read_parquet(first.path / "observations.parquet")
+    expected = scan_store(first.path / "observations.parquet").collect()
     env = os.environ | {"AMNSTATS_DATA_DIR": str(data_dir), "PYTHONPATH": str(PROJECT)}
     rng = random.Random(11)
     finished = killed = 0
@@ -55,7 +56,7 @@ def test_build_killed_at_random_moments_always_leaves_a_complete_store(data_dir)
         cur = current_build()
         assert cur is not None, "no current build after a kill"
         _complete(cur, len(expected))  # the old build or the new one, whole
-        assert_frame_equal(pl.read_parquet(cur / "observations.parquet"), expected)
+        assert_frame_equal(scan_store(cur / "observations.parquet").collect(), expected)
     assert killed, "no kill landed inside a build: the test proved nothing"
     # the next build (or the app's next start) cleans up and carries on
     again = build(force=True)
@@ -82,7 +83,7 @@ def test_truncated_parquet_after_a_power_cut_is_detected_and_rebuilt_from_raw(da
 def test_row_count_that_differs_from_the_manifest_is_rebuilt(data_dir, caplog):
     first = build()
     before = store.load_observations()
-    obs = pl.read_parquet(first.path / "observations.parquet")
+    obs = scan_store(first.path / "observations.parquet").collect()
     # a consistent Parquet file with a row missing: the footer reads, the count does not match
     pq.write_table(obs.head(len(obs) - 1).to_arrow(), first.path / "observations.parquet")
     problem = verify_build(first.path)

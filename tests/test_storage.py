@@ -30,6 +30,7 @@ from polars.testing import assert_frame_equal
 
 from amnstats import storage, store
 from amnstats.build import build, current_build
+from amnstats.schema import from_stored
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 AZURITE = Path(__file__).resolve().parents[1] / "node_modules" / ".bin" / "azurite-blob"
@@ -219,7 +220,7 @@ def test_local_folder_is_the_default(data_dir, monkeypatch):
 def test_build_is_published_and_read_back_through_pyarrow(remote_store, data_dir):
     result = build()
     assert remote_store.current_id() == result.path.name
-    remote = pl.from_arrow(remote_store.read_table(result.path.name, "observations.parquet"))
+    remote = from_stored(pl.from_arrow(remote_store.read_table(result.path.name, "observations.parquet")))
     assert_frame_equal(remote, store.load_observations())
     assert remote_store.read_manifest(result.path.name)["n_observations"] == result.n_observations
     location = storage.remote_location(remote_store.current_id())
@@ -294,7 +295,7 @@ def test_an_azure_store_signed_with_a_sas_token_in_the_uri(azurite_server, data_
     remote = _azure_store(azurite_server, monkeypatch, sas=True)
     result = build()
     assert remote.current_id() == result.path.name
-    assert_frame_equal(pl.from_arrow(remote.read_table(result.path.name, "observations.parquet")),
+    assert_frame_equal(from_stored(pl.from_arrow(remote.read_table(result.path.name, "observations.parquet"))),
                        store.load_observations())
 
 

@@ -119,10 +119,32 @@ def _transcode(data: bytes, encoding: str, histogram: dict[int, int]) -> bytes:
         return data.decode(encoding).encode("utf-8")  # a byte the code page lacks: raises as before
     if len(differ) > 8 or any("\x80" <= ch <= "\xff" for ch in differ.values()):
         return data.decode(encoding).encode("utf-8")
+    if sum(histogram[ord(latin)] for latin in differ) <= _FEW_DIFFER:
+        return _transcode_around(data, {ord(latin): ch.encode("utf-8") for latin, ch in differ.items()})
     buf = data.decode("latin-1").encode("utf-8")
     for latin, ch in differ.items():
         buf = buf.replace(latin.encode("utf-8"), ch.encode("utf-8"))
     return buf
+
+
+_FEW_DIFFER = 10_000  # bytes where the code page differs from Latin-1 (a dash in a title line)
+
+
+def _transcode_around(data: bytes, replacements: dict[int, bytes]) -> bytes:
+    """As _transcode, for a file with few bytes that differ from Latin-1: the text between them
+    is transcoded as Latin-1 and the pieces joined, instead of a replace() over the whole file."""
+    places = []
+    for byte in replacements:
+        at = data.find(byte.to_bytes(1, "big"))
+        while at >= 0:
+            places.append(at)
+            at = data.find(byte.to_bytes(1, "big"), at + 1)
+    view, pieces, start = memoryview(data), [], 0
+    for at in sorted(places):
+        pieces += [str(view[start:at], "latin-1").encode("utf-8"), replacements[data[at]]]
+        start = at + 1
+    pieces.append(str(view[start:], "latin-1").encode("utf-8"))
+    return b"".join(pieces)
 
 
 def _repair_mojibake(text: str) -> str | None:

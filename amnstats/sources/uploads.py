@@ -75,7 +75,7 @@ def from_builds(processed_dir: Path | None, keys: dict[str, str]) -> dict[str, p
     build may have marked some rows as repeated by another source; as the import turned into
     them, every one is preferred, none in conflict."""
     from ..build import verify_build
-    from ..schema import OBSERVATION_SCHEMA
+    from ..schema import OBSERVATION_SCHEMA, scan_store
 
     found: dict[str, pl.DataFrame] = {}
     if processed_dir is None or not processed_dir.exists():
@@ -92,7 +92,7 @@ def from_builds(processed_dir: Path | None, keys: dict[str, str]) -> dict[str, p
         if not here or verify_build(folder) is not None:
             continue
         try:
-            rows = (pl.scan_parquet(folder / "observations.parquet").filter(pl.col("dataset").is_in(list(here)))
+            rows = (scan_store(folder / "observations.parquet").filter(pl.col("dataset").is_in(list(here)))
                     .with_columns(is_preferred=pl.lit(True), has_conflict=pl.lit(False)).collect())
         except (OSError, pl.exceptions.PolarsError):
             continue

@@ -15,6 +15,7 @@ from .. import paths, storage, store
 from ..build import current_build
 from ..disclosure import min_count, suppress_small_counts
 from ..problems import InputError
+from ..schema import from_stored, scan_store
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +33,11 @@ def _load(build_path: str, min_count: int) -> tuple[pl.DataFrame, pl.DataFrame, 
 
 
 def _read(build_path: str, name: str) -> pl.DataFrame:
+    observations = name == "observations.parquet"  # its text columns stored as dictionaries
     if "://" in build_path:
-        return pl.from_arrow(storage.read_table(build_path, name))
-    return pl.read_parquet(f"{build_path}/{name}")
+        frame = pl.from_arrow(storage.read_table(build_path, name))
+        return from_stored(frame) if observations else frame
+    return scan_store(f"{build_path}/{name}").collect() if observations else pl.read_parquet(f"{build_path}/{name}")
 
 
 # How often a page run checks data/raw for changes made outside this process. A new build
