@@ -267,20 +267,26 @@ def _codes(s: pl.Series, descending: bool) -> tuple[pl.Series, int] | None:
     return ((card - 1) - code if descending else code), card
 
 
-def sort_order(df: pl.DataFrame, by: list[str], descending: list[bool] | None = None) -> np.ndarray | None:
+def sort_order(df: pl.DataFrame, by: list[str], descending: list[bool] | None = None,
+               known: dict[str, tuple[pl.Series, int]] | None = None) -> np.ndarray | None:
     """Row order that sorts `df` by `by`, as DataFrame.sort does (stable), or None when it does not
     apply (nulls, floats). Each column becomes dense integer codes packed into 64-bit words, and
     the words are sorted: far cheaper than polars' multi-column sort of strings on millions of
     rows. A trailing column of (nearly) unique strings such as `source` is only coded when the
-    columns before it leave ties."""
+    columns before it leave ties. `known`: ordered codes of some columns, already at hand
+    ({column: (codes, n)}, as normalise gives them)."""
+    known = known or {}
     if df.height <= 1:
         return np.arange(df.height)
     descending = descending or [False] * len(by)
     words: list[pl.Series] = []
     word, room = None, 0
     for c, desc in zip(by, descending):
-        if not df.schema[c].is_float() and is_constant(df, c):  # the same on every row: no order
-            continue  # (an upload's series, measure, kind; floats not: -0.0 == 0.0)
+        if c in known and known[c][1] == 1 or not df.schema[c].is_float() and is_constant(df, c):
+            continue  # the same on every row, no order (an upload's series, measure, kind; floats not: -0.0 == 0.0)
+        if c in known and not desc:
+            word, room = pack_code(words, word, room, *known[c])
+            continue
         s = df[c]
         if word is not None and s.dtype == pl.String and s.head(1000).n_unique() > 500:
             # The order so far; when it leaves no ties, the rest cannot change it.

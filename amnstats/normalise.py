@@ -154,13 +154,17 @@ def parse_values(text: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return value, status, ~(ok | empty | suppressed)
 
 
-def _per_label(df: pl.DataFrame, column: str, fn, schema: dict[str, pl.DataType]) -> list[pl.Series | pl.Expr]:
+def _per_label(df: pl.DataFrame, column: str, fn, schema: dict[str, pl.DataType],
+               codes_out: dict | None = None) -> list[pl.Series | pl.Expr]:
     """Columns `schema` from `fn(label)` (a tuple, or None for nulls), called once per distinct
     label of df[column] (String, no nulls) and gathered back row by row through the labels'
     integer codes: no hashing of the text again, no join. An output that is the same for every
-    label is a constant column (polars keeps it as one value, not a million)."""
+    label is a constant column (polars keeps it as one value, not a million). `codes_out` receives,
+    under the name `column`, the ordered codes of the first output (see _ordered_codes)."""
     if is_constant(df, column):
         out = fn(first_value(df, column))
+        if codes_out is not None:
+            codes_out[column] = (pl.Series([], dtype=pl.UInt64), 1)
         return [pl.lit(out[i] if out is not None else None, dtype=dtype).alias(name)
                 for i, (name, dtype) in enumerate(schema.items())]
     values = df[column]
@@ -171,6 +175,9 @@ def _per_label(df: pl.DataFrame, column: str, fn, schema: dict[str, pl.DataType]
         if code is not None:
             labels[code] = label
     outs = {code: fn(label) for code, label in enumerate(labels) if label is not None}
+    if codes_out is not None:
+        codes_out[column] = _ordered_codes([o[0] if o is not None else None for o in
+                                        (outs.get(code) for code in range(len(labels)))], cat)
     codes = cat.to_physical()
     columns: list[pl.Series | pl.Expr] = []
     for i, (name, dtype) in enumerate(schema.items()):
@@ -182,6 +189,16 @@ def _per_label(df: pl.DataFrame, column: str, fn, schema: dict[str, pl.DataType]
             lut = [per_code.get(code) for code in range(len(labels))]
             columns.append(pl.Series(name, lut, dtype=dtype).gather(codes))
     return columns
+
+
+def _ordered_codes(value_of_code: list, cat: pl.Series) -> tuple[pl.Series, int]:
+    """(codes, n) of the values the rows of `cat` turn into (value_of_code[label code]), dense
+    and ordered as the values sort (UTF-8 byte order, as polars sorts): what string_codes(...,
+    ordered=True) would give for the output column, without hashing its million values again."""
+    distinct = sorted({v for v in value_of_code if v is not None})
+    rank = {v: i for i, v in enumerate(distinct)}
+    lut = np.array([rank.get(v, 0) for v in value_of_code], dtype=np.uint64)
+    return pl.Series(lut[cat.to_physical().to_numpy()], dtype=pl.UInt64), len(distinct)
 
 
 def _measures_frame(cat: dict) -> pl.DataFrame:
@@ -220,10 +237,12 @@ def _values(text: pl.Series) -> list[pl.Series | pl.Expr]:
     ]
 
 
-def normalise(candidates: pl.DataFrame, max_problems: int = 1000) -> pl.DataFrame:
+def normalise(candidates: pl.DataFrame, max_problems: int = 1000, codes: dict | None = None) -> pl.DataFrame:
     """Validate and convert candidate rows. Raises InputError listing every problem (up to max).
     Columns are read through expressions (`rows`), never as df[column]: a column that is the same
-    on every row stays one value (pl.lit) from the candidates to the observations."""
+    on every row stays one value (pl.lit) from the candidates to the observations. `codes`
+    receives the ordered codes of the observations' gender, area and period ({column: (codes,
+    n)}, n 1 for a constant column), as the checks and the store order use them."""
     df = candidates.select(CANDIDATE_COLUMNS).with_columns(
         [pl.col(c).fill_null("").cast(pl.String) for c in CANDIDATE_COLUMNS if c != "raw_row"]
     )
@@ -252,7 +271,7 @@ def normalise(candidates: pl.DataFrame, max_problems: int = 1000) -> pl.DataFram
     )
 
     # Gender
-    df = df.with_columns(_per_label(df, "gender", lambda g: (canonical_gender(g),), {"_gender": pl.String}))
+    df = df.with_columns(_per_label(df, "gender", lambda g: (canonical_gender(g),), {"_gender": pl.String}, codes))
     report(rows(pl.col("_gender").is_null()), "gender",
            lambda r: f"okänt kön '{r['gender']}' (kvinnor, män eller totalt)")
 
@@ -263,7 +282,7 @@ def normalise(candidates: pl.DataFrame, max_problems: int = 1000) -> pl.DataFram
         canonical = canonical_area(label)
         return canonical, area_types.get(canonical)
 
-    df = df.with_columns(_per_label(df, "area", area, {"_area": pl.String, "area_type": pl.String}))
+    df = df.with_columns(_per_label(df, "area", area, {"_area": pl.String, "area_type": pl.String}, codes))
 
     def area_message(r):
         hint = suggest_area(r["area"])
@@ -284,7 +303,7 @@ def normalise(candidates: pl.DataFrame, max_problems: int = 1000) -> pl.DataFram
         return None if isinstance(p, str) else (p.label, p.start, p.end, p.type)
 
     df = df.with_columns(_per_label(df, "period", period, {"_period": pl.String, "period_start": pl.Date,
-                                                           "period_end": pl.Date, "period_type": pl.String}))
+                                                           "period_end": pl.Date, "period_type": pl.String}, codes))
     report(rows(pl.col("_period").is_null()), "period", lambda r: str(parsed[r["period"]]))
 
     # Measures

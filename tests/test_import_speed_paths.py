@@ -318,6 +318,34 @@ def test_normalise_one_measure_without_the_catalogue_join():
     assert one["value"].to_list() == [1234.5, None, 7.0, None]
 
 
+def test_normalise_hands_out_the_codes_string_codes_would_give():
+    # aliases of one area ('Rinkeby - Kista', 'Rinkeby-Kista') and of one gender share a code
+    c = _candidates([("komvux", "helarsplatser")] * 4)
+    c = pl.concat([c, c.with_columns(area=pl.Series(["Rinkeby-Kista", "Skärholmen", "Östermalm", "Älvsjö"]),
+                                     gender=pl.Series(["K", "Män", "totalt", "kvinnor"]),
+                                     raw_row=pl.Series([10, 11, 12, 13]))])
+    codes: dict = {}
+    obs = normalise(c, codes=codes)
+    assert sorted(codes) == ["area", "gender", "period"]
+    for column, (code, n) in codes.items():
+        want, want_n = string_codes(obs[column], ordered=True)
+        assert (code.to_list(), n) == (want.to_list(), want_n), column
+    same: dict = {}
+    one = normalise(c.with_columns(area=pl.lit("Rinkeby - Kista")), codes=same)
+    assert same["area"][1] == 1 and one["area"].n_unique() == 1  # one value: nothing to order by
+
+
+def test_store_order_from_the_codes_normalise_gives_is_polars_order():
+    data, mapping = _upload_sample()
+    data = data.replace(b"Rinkeby - Kista;2023-0", b"\xc4lvsj\xf6;2023-0")  # two areas, not in file order
+    prepared = ingest.prepare(data, "SYNTETISK.csv", mapping)
+    assert prepared.ok and prepared.observations["area"].n_unique() == 2
+    by = list(build_module.STORE_ORDER)
+    assert prepared.observations.equals(prepared.observations.sort(by, maintain_order=True))
+    shuffled = prepared.observations.sample(fraction=1.0, shuffle=True, seed=3)
+    assert uploads.in_store_order(shuffled).equals(prepared.observations)
+
+
 def test_normalise_unknown_labels_reported_per_row():
     c = _candidates([("komvux", "helarsplatser")] * 4).with_columns(
         area=pl.Series(["Rinkeby Kisa", "Skärholmen", "Rinkeby Kisa", "Stockholm"]),

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from ..normalise import normalise
+from ..normalise import is_constant, normalise, string_codes
 from ..problems import InputError, Problem
 from .checks import check_observations
 from .mapping import (
@@ -176,17 +176,20 @@ def _validate(result: Prepared, table: RawTable, mapping: Mapping | None, series
     # The mapped rows are not kept: what they hold beside the observations during the checks
     # and the sort is as large again (problems already name the file's row and column).
     del candidates
+    codes: dict = {}  # ordered codes of the key columns, for the checks and the store order
     try:
-        observations = normalise(tagged)
+        observations = normalise(tagged, codes=codes)
         del tagged
     except InputError as exc:
         result.status, result.problems = "invalid", _translate(exc.problems, result.mapping, table, filename)
         return
     if refused():
         return
-    checked = beside.submit(check_observations, observations, filename)
+    if not is_constant(observations, "group"):  # coded once, for both
+        codes["group"] = string_codes(observations["group"], ordered=True)
+    checked = beside.submit(check_observations, observations, filename, codes)
     # Observations come in store order: preview and commit then hold no second, sorted copy.
-    ordered = _in_store_order(observations)
+    ordered = _in_store_order(observations, codes)
     errors, result.warnings = checked.result()
     if errors:
         result.status, result.problems = "invalid", errors
@@ -194,7 +197,7 @@ def _validate(result: Prepared, table: RawTable, mapping: Mapping | None, series
     result.status, result.observations = "ready", ordered
 
 
-def _in_store_order(observations: pl.DataFrame) -> pl.DataFrame:
+def _in_store_order(observations: pl.DataFrame, known: dict) -> pl.DataFrame:
     from ..sources.uploads import in_store_order  # imported here: the sources import this package
 
-    return in_store_order(observations)
+    return in_store_order(observations, known)

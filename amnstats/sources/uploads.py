@@ -115,11 +115,12 @@ def keep(folder: Path, record: dict, processed_dir: Path) -> None:
         write_cache(path, rows)
 
 
-def in_store_order(observations: pl.DataFrame) -> pl.DataFrame:
-    """An upload's observations sorted as observations.parquet is (prepare() returns them so)."""
+def in_store_order(observations: pl.DataFrame, known: dict | None = None) -> pl.DataFrame:
+    """An upload's observations sorted as observations.parquet is (prepare() returns them so);
+    `known`: ordered codes of some columns (see build.sort_order)."""
     from ..build import STORE_ORDER, sort_order, sorted_frame
 
-    order = sort_order(observations, list(STORE_ORDER))
+    order = sort_order(observations, list(STORE_ORDER), known=known)
     if order is None:
         return sorted_frame(observations, list(STORE_ORDER))
     return observations.rechunk()[pl.Series(order)]
