@@ -203,11 +203,18 @@ def _combine(obs: pl.DataFrame, ready: list[pl.DataFrame], datasets: list[dict])
         return as_stored(marked)
     runs = (marked.select("series", "measure").with_row_index("_i")
             .group_by("series", "measure", maintain_order=True).agg(start=pl.col("_i").first(), n=pl.len()))
+    stored = as_stored(marked)  # cast once; the measures no upload joins are slices of it
+    pieces: dict[tuple[str, str], pl.DataFrame] = {}
     for r in runs.iter_rows(named=True):
-        keep.setdefault((r["series"], r["measure"]), []).insert(0, marked.slice(r["start"], r["n"]))
+        pair = (r["series"], r["measure"])
+        if pair in keep:
+            keep[pair].insert(0, marked.slice(r["start"], r["n"]))
+        else:
+            pieces[pair] = stored.slice(r["start"], r["n"])
+    pieces |= {pair: _merge_sorted(frames) for pair, frames in keep.items()}
     # str order is UTF-8 byte order, as polars sorts. Not rechunked: the pieces are slices of the
     # frames above; _write_parquet does not need one chunk.
-    return pl.concat([_merge_sorted(keep[pair]) for pair in sorted(keep)], how="vertical", rechunk=False)
+    return pl.concat([pieces[pair] for pair in sorted(pieces)], how="vertical", rechunk=False)
 
 
 def _repeated_keys(f: pl.DataFrame, others: list[pl.DataFrame], key: list[str]) -> pl.Series | None:
