@@ -472,3 +472,16 @@ def test_cell_cleaning_and_counts_are_the_plain_expressions():
                                                        for i, f in enumerate(filled)]).cast(pl.Int64))
         assert pl.DataFrame(layout._filled_counts(cells)).equals(expected)
     assert expected["__w"].n_unique() > 3 and set(expected["__nz"]) >= {0, 1, 2}  # the sample varies
+
+
+def test_filled_counts_of_the_rows_with_holes_equal_counting_every_row():
+    from amnstats.ingest import layout
+
+    rng = np.random.default_rng(5)
+    for height in (0, 1, 7, 40, 400):  # few rows with an empty cell, and many
+        for share in (0.01, 0.5):
+            cells = np.where(rng.random((height, 4)) < share, "", "v")
+            grid = pl.DataFrame({f"c{i}": cells[:, i].tolist() for i in range(4)},
+                                schema={f"c{i}": pl.String for i in range(4)})
+            fast, slow = layout._filled_counts(grid), layout._counted(grid)
+            assert [s.to_list() for s in fast] == [s.to_list() for s in slow], (height, share)

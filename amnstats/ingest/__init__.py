@@ -127,19 +127,19 @@ def prepare(
     series/measure hints). `table`: what read_table already made of these bytes (the upload
     page's first look), so a new mapping neither reads the file again nor holds a second copy.
     Never raises for bad input; see Prepared.status."""
-    file_hash = hashlib.sha256(data).hexdigest()
-    result = Prepared(filename, file_hash, "refused")
-    if table is None:
-        try:
-            table = read_table(data, filename, sheet=sheet, max_bytes=max_bytes, progress=progress)
-        except InputError as exc:
-            result.problems = exc.problems
-            return result
-    # Two independent steps at a time (polars and numpy release the GIL): the personal-data
-    # screen beside mapping and validation, the checks beside the store order. A file with
-    # personal data is refused whatever the other step found; once the screen has found it,
-    # the other step stops at its next stage.
+    # Two independent steps at a time (hashlib, polars and numpy release the GIL): the file's
+    # hash beside its reading, the personal-data screen beside mapping and validation, the checks
+    # beside the store order. A file with personal data is refused whatever the other step found;
+    # once the screen has found it, the other step stops at its next stage.
     with ThreadPoolExecutor(max_workers=1) as beside:
+        hashing = beside.submit(lambda: hashlib.sha256(data).hexdigest())
+        if table is None:
+            try:
+                table = read_table(data, filename, sheet=sheet, max_bytes=max_bytes, progress=progress)
+            except InputError as exc:
+                return Prepared(filename, hashing.result(), "refused", problems=exc.problems)
+        file_hash = hashing.result()
+        result = Prepared(filename, file_hash, "refused")
         screened = beside.submit(find_personal_data, table)
         error = None
         try:
