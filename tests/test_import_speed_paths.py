@@ -57,6 +57,33 @@ def test_polars_split_is_the_line_split(name, codec, monkeypatch):
     _same_table(fast, read_table(data, "fil.csv"))
 
 
+BODY = "".join(f"Skärholmen – Öst;{2000 + i % 20};{i},5\n" for i in range(400))
+PIECED = {  # a file in a code page is split a piece at a time: the same table as split whole
+    "plain": "Titel – SYNTETISK\nOmråde;År;Värde\n" + BODY,
+    "crlf": ("Område;År;Värde\n" + BODY).replace("\n", "\r\n"),
+    "quotes in a later piece": "Område;År;Värde\n" + BODY + 'Spånga;2023;"1 234,5"\n' + BODY,
+    "blank lines and notes": "Område;År;Värde\n" + BODY + "\n\n" + BODY + "\nKälla: SCB\n",
+    "short first piece": "Område;År;Värde\n" + BODY[:2000],
+}
+
+
+@pytest.mark.parametrize("name", list(PIECED))
+def test_pieces_split_while_transcoding_are_the_whole_file_split(name, monkeypatch):
+    data = PIECED[name].encode("cp1252")
+    whole = read_table(data, "fil.csv")
+    monkeypatch.setattr(encoding, "PIECE_BYTES", 997)
+    assert len(list(encoding.utf8_pieces(data, "fil.csv")[0])) > 2
+    _same_table(read_table(data, "fil.csv"), whole)
+
+
+def test_a_wide_line_in_a_later_piece_is_refused_as_in_the_whole_file(monkeypatch):
+    data = ("Område;År;Värde\n" + BODY + "Rinkeby - Kista;2023;1;2;3\n" + BODY).encode("cp1252")
+    monkeypatch.setattr(encoding, "PIECE_BYTES", 997)
+    with pytest.raises(InputError) as exc:
+        read_table(data, "fil.csv")
+    assert exc.value.problems[0].row == 402 and "5 kolumner" in exc.value.problems[0].message
+
+
 def test_a_line_wider_than_the_first_lines_falls_back():
     head = "Område;År;Värde\n" + "".join(f"Skärholmen;{2000 + i};{i}\n" for i in range(250))
     data = (head + "Rinkeby - Kista;2023;1;2;3\n").encode("cp1252")

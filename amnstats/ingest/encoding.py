@@ -9,6 +9,7 @@ letters it produces look, and a decoding that still yields implausible character
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 import numpy as np
@@ -187,17 +188,51 @@ def to_utf8(data: bytes, filename: str) -> tuple[bytes, str, list[str]]:
     """As decode(), with the text as UTF-8 bytes (what polars' CSV reader splits): a UTF-8 file
     comes back as it is (without a BOM), and a file in a code page is transcoded without a str
     of the whole file in between."""
+    text, encoding, notes, histogram, data = _decide(data, filename)
+    return (text if text is not None else _transcode(data, encoding, histogram)), encoding, notes
+
+
+PIECE_BYTES = 1 << 22
+
+
+def utf8_pieces(data: bytes, filename: str, size: int | None = None) -> tuple[Iterator[bytes], str, list[str]]:
+    """As to_utf8, the text in pieces of about `size` bytes (PIECE_BYTES) that each end at a
+    newline (but the last). A file in an ASCII-compatible code page is transcoded a piece at a time, as the caller
+    takes them: it can split one piece while the next is transcoded (CPython's codecs hold the
+    GIL, polars' reader does not). Any other file is one piece."""
+    size = size or PIECE_BYTES
+    text, encoding, notes, histogram, data = _decide(data, filename)
+    if text is not None:
+        return iter([text]), encoding, notes
+    if not _ascii_compatible(encoding) or len(data) <= size:
+        return iter([_transcode(data, encoding, histogram)]), encoding, notes
+    return (_transcode(piece, encoding, histogram) for piece in _at_newlines(data, size)), encoding, notes
+
+
+def _at_newlines(data: bytes, size: int) -> Iterator[bytes]:
+    """`data` in slices of about `size` bytes, each ending at a newline (but the last)."""
+    start = 0
+    while start < len(data):
+        end = data.find(b"\n", start + size - 1) + 1 or len(data)
+        yield data[start:end]
+        start = end
+
+
+def _decide(data: bytes, filename: str) -> tuple[bytes | None, str, list[str], dict[int, int], bytes]:
+    """(the UTF-8 text, or None when `data` is in a code page; the encoding, notes, for a code page
+    its byte histogram, and the bytes to transcode: `data` less a BOM that was wrong). Raises
+    InputError when the encoding is unsure."""
     notes: list[str] = []
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             data[3:].decode("utf-8")
-            return data[3:], "utf-8-sig", notes
+            return data[3:], "utf-8-sig", notes, {}, data
         except UnicodeDecodeError:
             data = data[3:]  # a BOM on a file that is not UTF-8 after all
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return (data.decode("utf-16").encode("utf-8"), "utf-16",
-                    ["Filen är sparad som UTF-16 (Excels 'Unicode-text')."])
+                    ["Filen är sparad som UTF-16 (Excels 'Unicode-text')."], {}, data)
         except UnicodeDecodeError:
             pass
     try:
@@ -208,8 +243,8 @@ def to_utf8(data: bytes, filename: str) -> tuple[bytes, str, list[str]]:
     else:
         if _MOJIBAKE.search(text) and (fixed := _repair_mojibake(text)) is not None:
             notes.append("Filen innehöll felkodade tecken (t.ex. 'Ã¥' för 'å'); de har rättats.")
-            return fixed.encode("utf-8"), "utf-8 (rättad dubbelkodning)", notes
-        return data, "utf-8", notes
+            return fixed.encode("utf-8"), "utf-8 (rättad dubbelkodning)", notes, {}, data
+        return data, "utf-8", notes, {}, data
 
     histogram = _histogram(data)
     candidates = list(_FALLBACKS)
@@ -233,4 +268,4 @@ def to_utf8(data: bytes, filename: str) -> tuple[bytes, str, list[str]]:
     enc = best[2]
     label = _LABELS.get(enc, enc)
     notes.append(f"Filen är inte UTF-8; den har lästs som {label}.")
-    return _transcode(data, enc, histogram), enc, notes
+    return None, enc, notes, histogram, data

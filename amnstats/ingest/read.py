@@ -14,6 +14,7 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -21,7 +22,7 @@ import polars as pl
 
 from ..numbers import format_number
 from ..problems import InputError, Problem
-from .encoding import to_utf8
+from .encoding import utf8_pieces
 from .layout import find_table
 
 Progress = Callable[[float, str], None]
@@ -206,30 +207,32 @@ def _grid_polars(buf: bytes, sep: str, width: int) -> pl.DataFrame | None:
                            eol_char="\n")
     except pl.exceptions.PolarsError:  # "found more fields than defined in 'Schema'", or anything odd
         return None
-    # One chunk per column, once: the reader returns one per thread and block, and every later
-    # frame operation beside a one-chunk column (row numbers) would copy all the cells again.
-    return grid.rechunk()
+    return grid
 
 
 def _read_text(data: bytes, filename: str, progress: Progress | None) -> tuple[pl.DataFrame, str, str, list[str]]:
     raw = _check_binary(data, filename)
-    buf, encoding, notes = to_utf8(raw, filename)
+    pieces, encoding, notes = utf8_pieces(raw, filename)
+    buf = _newlines(next(pieces))
+    if buf.count(b"\n") < SNIFF_LINES:  # the sample must not end at a piece's end
+        buf += b"".join(_newlines(p) for p in pieces)
     # the first 100 000 characters (up to 4 bytes each); control characters are ASCII in UTF-8
     start = buf[:400_000].decode("utf-8", "ignore")[:100_000].encode("utf-8")
     if len(start.translate(None, _CONTROL)) < len(start) - 10:
         raise _refuse(filename, "filen ser inte ut att vara en tabell (den innehåller styrtecken). "
                                 f"Godkända format: {ACCEPTED_SV}. Inget har sparats.")
-    if b"\r" in buf:
-        buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     head = _head_lines(buf, SNIFF_LINES)
     sep = sniff_separator(head)
     if progress:
         progress(0.2, "Delar upp raderna i kolumner")
     grid = None
-    if sep and b'"' not in buf and (width := max(line.count(sep) for line in head) + 1) <= MAX_COLUMNS:
-        # polars splits the UTF-8 bytes (the upload itself when it is plain UTF-8: no copy). A
-        # final newline ends the last line, as text[:-1] below.
-        grid = _grid_polars(buf, sep, width) if b"\x00" not in buf else None
+    if sep and (width := max(line.count(sep) for line in head) + 1) <= MAX_COLUMNS:
+        # polars splits the UTF-8 bytes (the upload itself when it is plain UTF-8: no copy), a
+        # piece while the next is transcoded
+        texts, grid = _grid_pieces(buf, pieces, sep, width)
+        buf = texts[0] if len(texts) == 1 else b"".join(texts)
+    else:
+        buf += b"".join(_newlines(p) for p in pieces)
     if grid is None:  # quotes, or a line wider than the first ones
         text = buf.decode("utf-8")
         del buf
@@ -241,6 +244,34 @@ def _read_text(data: bytes, filename: str, progress: Progress | None) -> tuple[p
             raise _refuse(filename, f"filen ser inte ut att vara en tabell ({exc.args[0]} kolumner). "
                                     "Inget har sparats.") from None
     return grid, encoding, sep, notes
+
+
+def _newlines(buf: bytes) -> bytes:
+    """Windows' and old Mac's line ends as \\n (a piece ends at a \\n: a \\r\\n is never cut in two)."""
+    return buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in buf else buf
+
+
+def _grid_pieces(first: bytes, rest, sep: str, width: int) -> tuple[list[bytes], pl.DataFrame | None]:
+    """(the pieces' text, their cells split by polars' reader, or None when a piece holds quotes,
+    a NUL or a line wider than `width`). Each piece is split in a thread while the next is
+    transcoded (`rest` transcodes as it is iterated)."""
+    texts = [first]
+    with ThreadPoolExecutor(max_workers=1) as splitter:
+        grids = [splitter.submit(_grid_plain, first, sep, width)]
+        for piece in rest:
+            texts.append(_newlines(piece))
+            grids.append(splitter.submit(_grid_plain, texts[-1], sep, width))
+        parts = [g.result() for g in grids]
+    if any(p is None for p in parts):
+        return texts, None
+    # One chunk per column, once: the reader returns one per thread and block, and every later
+    # frame operation beside a one-chunk column (row numbers) would copy all the cells again.
+    return texts, (parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")).rechunk()
+
+
+def _grid_plain(buf: bytes, sep: str, width: int) -> pl.DataFrame | None:
+    """_grid_polars for text without quotes or NUL (None otherwise)."""
+    return _grid_polars(buf, sep, width) if b'"' not in buf and b"\x00" not in buf else None
 
 
 def _read_excel(data: bytes, filename: str, sheet: str | int | None) -> tuple[pl.DataFrame, str, list[str]]:
