@@ -22,7 +22,7 @@ import polars as pl
 
 from ..numbers import format_number
 from ..problems import InputError, Problem
-from .encoding import utf8_pieces
+from .encoding import to_utf8, utf8_pieces
 from .layout import find_table
 
 Progress = Callable[[float, str], None]
@@ -229,8 +229,9 @@ def _read_text(data: bytes, filename: str, progress: Progress | None) -> tuple[p
     if sep and (width := max(line.count(sep) for line in head) + 1) <= MAX_COLUMNS:
         # polars splits the UTF-8 bytes (the upload itself when it is plain UTF-8: no copy), a
         # piece while the next is transcoded
-        texts, grid = _grid_pieces(buf, pieces, sep, width)
-        buf = texts[0] if len(texts) == 1 else b"".join(texts)
+        grid, n_pieces = _grid_pieces(buf, pieces, sep, width)
+        if grid is None and n_pieces > 1:  # the pieces are gone: the whole text again, for the line split
+            buf = _newlines(to_utf8(raw, filename)[0])
     else:
         buf += b"".join(_newlines(p) for p in pieces)
     if grid is None:  # quotes, or a line wider than the first ones
@@ -251,22 +252,22 @@ def _newlines(buf: bytes) -> bytes:
     return buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in buf else buf
 
 
-def _grid_pieces(first: bytes, rest, sep: str, width: int) -> tuple[list[bytes], pl.DataFrame | None]:
-    """(the pieces' text, their cells split by polars' reader, or None when a piece holds quotes,
-    a NUL or a line wider than `width`). Each piece is split in a thread while the next is
-    transcoded (`rest` transcodes as it is iterated)."""
-    texts = [first]
+def _grid_pieces(first: bytes, rest, sep: str, width: int) -> tuple[pl.DataFrame | None, int]:
+    """(the cells of `first` and the pieces of `rest` split by polars' reader, or None when a piece
+    holds quotes, a NUL or a line wider than `width`; the number of pieces). Each piece is split
+    in a thread while the next is transcoded (`rest` transcodes as it is iterated), and let go
+    once it is split."""
     with ThreadPoolExecutor(max_workers=1) as splitter:
         grids = [splitter.submit(_grid_plain, first, sep, width)]
+        del first
         for piece in rest:
-            texts.append(_newlines(piece))
-            grids.append(splitter.submit(_grid_plain, texts[-1], sep, width))
+            grids.append(splitter.submit(_grid_plain, _newlines(piece), sep, width))
         parts = [g.result() for g in grids]
     if any(p is None for p in parts):
-        return texts, None
+        return None, len(parts)
     # One chunk per column, once: the reader returns one per thread and block, and every later
     # frame operation beside a one-chunk column (row numbers) would copy all the cells again.
-    return texts, (parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")).rechunk()
+    return (parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")).rechunk(), len(parts)
 
 
 def _grid_plain(buf: bytes, sep: str, width: int) -> pl.DataFrame | None:
