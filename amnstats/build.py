@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,16 +59,19 @@ def _hash(path: Path) -> str:
     return _hash_cache[key]
 
 
-def input_fingerprint(raw_dir: Path | None = None) -> str:
-    """Hash of every raw file and catalogue file (content, not mtime: git checkouts set mtimes)."""
+def input_fingerprint(raw_dir: Path | None = None, pending: dict[str, str] | None = None) -> str:
+    """Hash of every raw file and catalogue file (content, not mtime: git checkouts set mtimes).
+    `pending`: {path under raw_dir: SHA-256} of files about to be written (an import's file and
+    record), counted as if they were there already."""
     raw_dir = raw_dir or paths.raw_dir()
+    pending = {raw_dir / rel: digest for rel, digest in (pending or {}).items()}
     h = hashlib.sha256(f"format={BUILD_FORMAT}".encode())
-    for base, files in ((raw_dir, sorted(p for p in raw_dir.rglob("*") if p.is_file())),
+    for base, files in ((raw_dir, sorted({p for p in raw_dir.rglob("*") if p.is_file()} | set(pending))),
                         (paths.CATALOGUE_DIR, sorted(paths.CATALOGUE_DIR.glob("*.csv")))):
         for p in files:
             if p.name.startswith(".") or "__pycache__" in p.parts:  # locks, temporary files
                 continue
-            h.update(p.relative_to(base).as_posix().encode() + b"\0" + _hash(p).encode())
+            h.update(p.relative_to(base).as_posix().encode() + b"\0" + (pending.get(p) or _hash(p)).encode())
     return h.hexdigest()
 
 
@@ -380,15 +384,21 @@ def _upload_keys(keys: dict[str, str], datasets: pl.DataFrame) -> dict[str, list
     return {i: [key, counts.get(i) or 0] for i, key in sorted(keys.items()) if i in counts}
 
 
-def build(raw_dir: Path | None = None, processed_dir: Path | None = None, force: bool = False) -> BuildResult:
-    """Rebuild data/processed from data/raw if anything changed (or `force`)."""
+def build(raw_dir: Path | None = None, processed_dir: Path | None = None, force: bool = False, *,
+          pending: dict[str, str] | None = None, commit: Callable[[], None] | None = None) -> BuildResult:
+    """Rebuild data/processed from data/raw if anything changed (or `force`).
+
+    An import builds while its file is still being written: `pending` names the files it is
+    writing ({path under raw_dir: SHA-256}, its observations handed over to uploads), and
+    `commit` writes its commit point. `commit` is called once the new store is in its temporary
+    folder, before it becomes the build; when it raises, nothing is switched."""
     raw_dir = raw_dir or paths.raw_dir()
     processed_dir = processed_dir or paths.processed_dir()
     processed_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(processed_dir / ".build.lock"), timeout=120):
-        fingerprint = input_fingerprint(raw_dir)
+        fingerprint = input_fingerprint(raw_dir, pending)
         cur = current_build(processed_dir)
-        if cur is not None and not force and build_fingerprint(cur) == fingerprint:
+        if commit is None and cur is not None and not force and build_fingerprint(cur) == fingerprint:
             if (damage := verify_build(cur)) is None:
                 n = pq.ParquetFile(cur / "observations.parquet").metadata.num_rows
                 d = pq.ParquetFile(cur / "datasets.parquet").metadata.num_rows
@@ -406,6 +416,8 @@ def build(raw_dir: Path | None = None, processed_dir: Path | None = None, force:
         try:
             _write_parquet(obs, tmp / "observations.parquet")
             _write_parquet(datasets, tmp / "datasets.parquet")
+            if commit is not None:
+                commit()
             manifest = {"fingerprint": fingerprint, "format": BUILD_FORMAT,
                         "n_observations": len(obs), "n_datasets": len(datasets),
                         "sha256": {f.name: sha256_file(f) for f in sorted(tmp.glob("*.parquet"))},

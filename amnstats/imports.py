@@ -10,12 +10,14 @@ import, deletes it for good.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -97,9 +99,12 @@ def active_import(file_hash: str) -> dict | None:
     return record if record and record["status"] == "active" else None
 
 
+def _record_bytes(record: dict) -> bytes:
+    return json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+
+
 def _write_record(record: dict) -> None:
-    data = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
-    _write_atomic(uploads_dir() / record["id"] / RECORD, data)
+    _write_atomic(uploads_dir() / record["id"] / RECORD, _record_bytes(record))
 
 
 def preview(prepared: Prepared, current: pl.DataFrame) -> pl.DataFrame:
@@ -169,21 +174,37 @@ def commit(data: bytes, filename: str, mapping: Mapping, *, uploaded_by: str, pr
                 "n_values": len(prepared.observations), "history": (existing or {}).get("history", []),
             }
             record["history"] = record["history"] + [{"action": "import", "by": uploaded_by, "at": record["uploaded_at"]}]
-            _write_atomic(stored, data)
-            st = stored.stat()  # its hash is known: the build need not read the file again
-            _hash_cache[(str(stored), st.st_mtime_ns, st.st_size)] = prepared.file_hash
-            # What the file turned into goes to the build in memory; the build records its key in
-            # the manifest, so later builds take these rows from the store (no second write).
-            uploads.hand_over(folder, record, prepared.observations)
-            _write_record(record)  # the commit point
-            try:
-                result = build()
-            except Exception as exc:
-                _rollback(folder, existing, stored)
-                _raise_if_unpublished(exc, filename, "Importen kunde inte sparas")
-                raise
-            finally:
-                uploads.forget()
+            with ThreadPoolExecutor(max_workers=1) as writer:
+                # The file is written (and synced) while the build assembles and writes the new
+                # store beside it; the record, the commit point, only once the file is whole.
+                writing = writer.submit(_write_atomic, stored, data)
+                record_bytes = _record_bytes(record)
+
+                def commit_point() -> None:
+                    writing.result()
+                    st = stored.stat()  # its hash is known: no build need read the file again
+                    _hash_cache[(str(stored), st.st_mtime_ns, st.st_size)] = prepared.file_hash
+                    _write_atomic(folder / RECORD, record_bytes)
+
+                # What the file turned into goes to the build in memory; the build records its key
+                # in the manifest, so later builds take these rows from the store (no second write).
+                uploads.hand_over(folder, record, prepared.observations, pending=True)
+                pending = {f"uploads/{import_id}/{stored.name}": prepared.file_hash,
+                           f"uploads/{import_id}/{RECORD}": hashlib.sha256(record_bytes).hexdigest()}
+                try:
+                    result = build(pending=pending, commit=commit_point)
+                except Exception as exc:
+                    wait([writing])  # the file is not written after it was taken away again
+                    _rollback(folder, existing, stored)
+                    _raise_if_unpublished(exc, filename, "Importen kunde inte sparas")
+                    if isinstance(exc, OSError):  # a full or read-only disk
+                        raise InputError([Problem(filename, None, "", f"filen kunde inte sparas på servern "
+                                                  f"({exc.strerror or exc}). Inget har ändrats; försök igen eller "
+                                                  "kontakta den som driftar amnstats")],
+                                         "Importen kunde inte sparas") from None
+                    raise
+                finally:
+                    uploads.forget()
             return ImportResult(record, changed=True, build=result)
     except Timeout:
         raise InputError([Problem(filename, None, "", "en annan import pågår just nu; försök igen om en stund. "

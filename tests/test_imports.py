@@ -57,6 +57,52 @@ def test_same_file_twice_changes_nothing(data_dir):
     assert stored.read_bytes() == data  # byte for byte
 
 
+def test_the_store_is_built_while_the_file_is_written_and_the_record_waits_for_the_file(data_dir, monkeypatch):
+    from amnstats import build as build_module
+
+    build()
+    data = af_csv()
+    events = []
+    write, parquet = imports._write_atomic, build_module._write_parquet
+
+    def slow_write(path, payload):
+        events.append(("start", path.name))
+        if path.name == "af.csv":
+            time.sleep(0.5)  # a slow disk: the store is assembled meanwhile
+        write(path, payload)
+        events.append(("end", path.name))
+
+    monkeypatch.setattr(imports, "_write_atomic", slow_write)
+    monkeypatch.setattr(build_module, "_write_parquet", lambda df, path: (events.append(("parquet", path.name)),
+                                                                          parquet(df, path)))
+    result = imports.commit(data, "af.csv", mapping_for(data, "af.csv"), uploaded_by="t")
+    order = [e for e in events if e != ("parquet", "datasets.parquet")]
+    assert order.index(("parquet", "observations.parquet")) < order.index(("end", "af.csv"))  # beside it
+    assert order.index(("end", "af.csv")) < order.index(("start", "import.json"))  # the commit point last
+    # the build is named by the inputs as they are now on disk: nothing left to rebuild
+    assert build_module.build_fingerprint(result.build.path) == build_module.input_fingerprint()
+    assert not build().rebuilt and (result.build.path / "manifest.json").exists()
+
+
+def test_a_file_that_cannot_be_written_leaves_everything_as_it_was(data_dir, monkeypatch):
+    build()
+    before, old = snapshot(data_dir), store.load_observations()
+    write = imports._write_atomic
+
+    def full_disk(path, payload):
+        if path.name == "af.csv":
+            raise OSError(28, "No space left on device")
+        write(path, payload)
+
+    monkeypatch.setattr(imports, "_write_atomic", full_disk)
+    data = af_csv()
+    with pytest.raises(InputError) as exc:
+        imports.commit(data, "af.csv", mapping_for(data, "af.csv"), uploaded_by="t")
+    assert "kunde inte sparas på servern (No space left on device). Inget har ändrats" in str(exc.value)
+    assert snapshot(data_dir) == before and store.load_observations().equals(old)
+    assert imports.history() == []
+
+
 def test_undo_restores_exactly_and_redo_brings_it_back(data_dir):
     build()
     before = store.load_observations()

@@ -29,6 +29,7 @@ from . import SourceBatch
 
 CACHE_FORMAT = "2"  # 2: columns the same on every row stored once, in the footer
 _memo: dict[str, pl.DataFrame] = {}  # cache path -> observations, handed over within one process
+_pending: dict[str, dict] = {}  # folder -> the record of an import being committed (not on disk yet)
 
 
 @lru_cache(maxsize=1)
@@ -126,11 +127,15 @@ def in_store_order(observations: pl.DataFrame, known: dict | None = None) -> pl.
     return observations.rechunk()[pl.Series(order)]
 
 
-def hand_over(folder: Path, record: dict, observations: pl.DataFrame) -> None:
+def hand_over(folder: Path, record: dict, observations: pl.DataFrame, pending: bool = False) -> None:
     """The next build in this process takes this import's observations (in store order) from
-    memory, whether or not the cache file is written yet (until forget())."""
+    memory, whether or not the cache file is written yet (until forget()). `pending`: the import
+    is being committed, its record and file not yet on disk: the build counts it as active."""
     _memo.clear()
+    _pending.clear()
     _memo[str(cache_path(folder, cache_key(record)))] = observations
+    if pending:
+        _pending[str(folder)] = record
 
 
 def write_cache(path: Path, observations: pl.DataFrame) -> None:
@@ -150,6 +155,7 @@ def write_cache(path: Path, observations: pl.DataFrame) -> None:
 def forget() -> None:
     """Drop the in-process hand-over (after the build that used it)."""
     _memo.clear()
+    _pending.clear()
 
 
 def _read_cache(path: Path) -> pl.DataFrame | None:
@@ -228,15 +234,16 @@ def load(raw_dir: Path, processed_dir: Path | None = None) -> SourceBatch:
 
     batch = SourceBatch()
     root = raw_dir / "uploads"
-    if not root.exists():
+    pending = {Path(f): r for f, r in _pending.items() if Path(f).parent == root}
+    if not root.exists() and not pending:
         return batch
     active: list[tuple[Path, dict, str, Path]] = []  # (folder, record, cache key, stored file)
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        record = read_record(folder)
+    for folder in sorted({p for p in root.iterdir() if p.is_dir()} | set(pending) if root.exists() else pending):
+        record = pending.get(folder) or read_record(folder)
         if record is None or record.get("status") != "active":
             continue  # no record: an import that never reached its commit point
         path = folder / record["stored_as"]
-        if not path.exists() or _hash(path) != record["sha256"]:
+        if folder not in pending and (not path.exists() or _hash(path) != record["sha256"]):
             batch.problems.append(Problem(_rel(path, raw_dir), None, "",
                                           "den uppladdade filen saknas eller har ändrats sedan importen"))
             continue
