@@ -13,6 +13,7 @@ from amnstats.numbers import format_number, printed_decimals
 from amnstats.periods import format_period
 from amnstats.ui import charts, panel, state
 from amnstats.ui.export import ExportTable, table_csv
+from amnstats.ui.html_table import html_table
 from amnstats.ui.memo import memo, slice_rows
 
 st.title("Mål och utfall")
@@ -90,7 +91,8 @@ else:
     # a static table: long indicator names and sources wrap, so every column is in view at 1400 px
     shown = table.select(order)
     # (not in a scrolling box of its own: a box without keyboard access fails axe's scrollable-region check)
-    st.table(shown)
+    st.html(html_table(shown, "Nämndens indikatorer: senaste utfall mot målen",
+                       right=["Utfall", "Nämndens mål", "KF:s mål", "Kvinnor", "Män"]))
     cited = shown["Källa"].unique().sort().to_list()
     st.download_button("Ladda ned tabellen (CSV)", key="mal-csv", mime="text/csv", file_name="mal-och-utfall.csv",
                        data=table_csv(ExportTable("Mål och utfall", shown, {}, cited)))

@@ -12,6 +12,8 @@ from amnstats.catalogue import districts, measures
 from amnstats.numbers import format_number
 from amnstats.periods import format_period
 from amnstats.ui import charts, fmt, panel, state
+from amnstats.ui.export import ExportTable, table_csv
+from amnstats.ui.html_table import html_table
 from amnstats.ui.memo import memo, slice_rows
 
 st.title("Stadsdelsområden")
@@ -127,10 +129,12 @@ st.header("Ett stadsdelsområde jämfört med staden")
 district = st.selectbox("Stadsdelsområde", districts(), key="stadsdel", bind="query-params")
 table = memo(obs, profile, district)
 if not table.is_empty():
-    # wide enough for 'cirka 2,0 %' and 'redovisas sammantaget med Norrmalm och Östermalm: 46' uncut
-    longest = max(len(v) for v in [district, *table[district].to_list()])
-    st.dataframe(table.to_pandas(), hide_index=True, width="stretch",
-                 column_config={district: st.column_config.TextColumn(width=min(8 * longest + 24, 400))})
+    st.html(html_table(table, f"{district} jämfört med hela staden, per mått och period",
+                       right=[district, "Rang", "Hela staden"]))
+    cited = sorted({s for s in table["Källa"].to_list() if s})
+    st.download_button("Ladda ned tabellen (CSV)", key="stadsdel-csv", mime="text/csv",
+                       file_name=f"stadsdelsomrade-{district.lower()}.csv",
+                       data=table_csv(ExportTable(f"{district} jämfört med hela staden", table, {}, cited)))
     st.caption("Rang 1 = högst värde bland de stadsdelsområden som redovisas; lika värden delar rang. "
                "'–' betyder att källan inte anger någon uppgift, '..' att ett litet tal är skyddat. "
                "Källa per rad i tabellen.")

@@ -14,7 +14,7 @@ from amnstats import catalogue, store
 from amnstats.periods import parse_period
 from amnstats.schema import OBSERVATION_SCHEMA
 from amnstats.ui import charts, export, fmt, memo, panel, theme
-from apptest_helpers import run_page, sentences
+from apptest_helpers import html_tables, run_page, sentences
 
 NB = "\u00a0"
 OSA = "Stadsdelarnas arbetsmarknadsinsatser: OSA-platser (budget)"
@@ -48,7 +48,7 @@ def make_obs(series: str, measure: str, rows: list[dict]) -> pl.DataFrame:
 
 
 def comparison(at) -> pl.DataFrame:
-    return pl.from_pandas(next(d.value for d in at.dataframe if "Hela staden" in d.value.columns))
+    return pl.from_pandas(next(t for t in html_tables(at) if "Hela staden" in t.columns))
 
 
 def row_of(table: pl.DataFrame, measure: str) -> dict:

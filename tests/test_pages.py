@@ -8,7 +8,7 @@ import pytest
 
 from amnstats import store
 from amnstats.numbers import format_number
-from apptest_helpers import PAGES, run_page, sentences
+from apptest_helpers import PAGES, capture_downloads, html_tables, run_page, sentences
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -65,13 +65,19 @@ def test_a_link_restores_the_view(page, query, key, expected_title):
     assert expected_title in [s.value for s in at.subheader]
 
 
-def test_district_profile_compares_with_the_city():
+def test_district_profile_compares_with_the_city(monkeypatch):
+    files = capture_downloads(monkeypatch)
     at = run_page("stadsdelar", query={"stadsdel": "Skärholmen"})
-    table = next(d.value for d in at.dataframe if "Hela staden" in d.value.columns)
+    table = next(t for t in html_tables(at) if "Hela staden" in t.columns)
     assert "Skärholmen" in table.columns
     row = table[table["Mått"].str.startswith("Feriejobb: anställda")].iloc[0]
     assert row["Skärholmen"].replace("\u00a0", " ") == "776"  # 003 line 2136
     assert row["Rang"].endswith("av 13")
+    # the same table as a file: title, the rows as shown, the sources of its rows
+    text = files["stadsdelsomrade-skärholmen.csv"].decode("utf-8-sig").splitlines()
+    assert text[:2] == ["Skärholmen jämfört med hela staden", "Mått;Period;Skärholmen;Rang;Hela staden;Källa"]
+    assert "Feriejobb: anställda;2022;776;6 av 13;9\u00a0527;Arbetsmarknadsrapport 2022, rad 2136" in text
+    assert "Källa: Arbetsmarknadsrapport 2022, rad 2136" in text
 
 
 def test_unemployment_sentence_matches_the_figures():
@@ -260,7 +266,7 @@ def test_unga_keeps_the_chosen_gender_and_says_when_a_period_lacks_it():
 def test_mal_table_writes_targets_as_set_and_can_be_downloaded():
     at = run_page("mal")
     assert not at.exception
-    table = at.table[0].value
+    table = html_tables(at)[0]
     row = table[table["Indikator"].str.startswith("Andel aspiranter")].iloc[0]
     # Verksamhetsberättelse 2023, line 591: outcome 75,02 %, target 72 %
     assert (row["Utfall"], row["Nämndens mål"]) == ("75,02\u00a0%", "72\u00a0%")
@@ -371,6 +377,6 @@ def test_jobbtorg_2023_by_gender_says_it_covers_part_of_the_year():
 
 
 def test_mal_table_is_in_alphabetical_order():
-    names = list(run_page("mal").table[0].value["Indikator"])
+    names = list(html_tables(run_page("mal"))[0]["Indikator"])
     key = [n.lower().translate({ord("å"): "{", ord("ä"): "|", ord("ö"): "}"}) for n in names]
     assert key == sorted(key) and len(names) > 20

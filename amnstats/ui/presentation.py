@@ -62,6 +62,15 @@ CSS_ALWAYS = """
   [class*="st-key-panel-"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
   [class*="st-key-panel-"] [data-testid="stColumn"] { flex: 1 1 100% !important; min-width: 100% !important; }
 }
+/* a page's open table (html_table): rows ruled, figures right-aligned, long names wrapped */
+[data-testid="stHtml"] table.amn-table { border-collapse: collapse; width: 100%; font-size: 0.95rem; line-height: 1.45; }
+[data-testid="stHtml"] table.amn-table th { text-align: left; font-weight: 600; border-bottom: 2px solid #8a8a8a; }
+[data-testid="stHtml"] table.amn-table th, [data-testid="stHtml"] table.amn-table td {
+  padding: 0.35rem 0.6rem 0.35rem 0; vertical-align: top; }
+[data-testid="stHtml"] table.amn-table td { border-bottom: 1px solid #d9d9d9; }
+[data-testid="stHtml"] table.amn-table .num { text-align: right; }
+[data-testid="stHtml"] table.amn-table .nw { white-space: nowrap; }
+[data-testid="stHtml"] table.amn-table td:first-child { min-width: 12rem; }
 </style>
 """
 
