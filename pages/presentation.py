@@ -7,7 +7,7 @@ frame.ensure()
 
 import streamlit as st
 
-from amnstats.ui import charts, export, meeting_pack, panel, presentation, state, theme
+from amnstats.ui import charts, export, panel, presentation, state, theme
 
 # projected, a slide has the screen to itself: the page title is there for screen readers only
 if presentation.is_on():
@@ -59,6 +59,8 @@ if not presentation.is_on():
                "skärm i stor stil; Esc avslutar presentationsläget. Du kan också slå på Presentationsläge i sidomenyn.")
 
     def pack() -> bytes:
+        from amnstats.ui import meeting_pack  # python-pptx: loaded when a pack is asked for
+
         slides = []
         for it in items:
             try:

@@ -11,7 +11,6 @@ from datetime import date
 
 import altair as alt
 import polars as pl
-import vl_convert as vlc
 
 from ..catalogue import STATUS_SV
 from ..numbers import format_number
@@ -77,11 +76,15 @@ def _lines(text: str, width_px: float, font_size: float) -> list[str]:
 
 
 def chart_png(chart: alt.TopLevelMixin, scale: float = 3.0, title: str = "", source: str = "") -> bytes:
+    import vl_convert as vlc  # on the first download: a server holds its engine only once it is used
+
     return vlc.vegalite_to_png(_spec(chart, title, source), scale=scale, format_locale=SV_FORMAT_LOCALE,
                                time_format_locale=SV_TIME_LOCALE)
 
 
 def chart_svg(chart: alt.TopLevelMixin, title: str = "", source: str = "") -> bytes:
+    import vl_convert as vlc
+
     return vlc.vegalite_to_svg(_spec(chart, title, source), format_locale=SV_FORMAT_LOCALE,
                                time_format_locale=SV_TIME_LOCALE).encode("utf-8")
 
