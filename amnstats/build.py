@@ -293,11 +293,12 @@ def sort_order(df: pl.DataFrame, by: list[str], descending: list[bool] | None = 
     words: list[pl.Series] = []
     word, room = None, 0
     for c, desc in zip(by, descending):
-        if c in known and known[c][1] == 1 or not df.schema[c].is_float() and is_constant(df, c):
-            continue  # the same on every row, no order (an upload's series, measure, kind; floats not: -0.0 == 0.0)
-        if c in known and not desc:
-            word, room = pack_code(words, word, room, *known[c])
+        if c in known and not desc:  # (n 1: the same on every row, no order)
+            if known[c][1] > 1:
+                word, room = pack_code(words, word, room, *known[c])
             continue
+        if not df.schema[c].is_float() and is_constant(df, c):  # the same on every row: no order
+            continue  # (an upload's series, measure, kind; floats not: -0.0 == 0.0)
         s = df[c]
         if word is not None and s.dtype == pl.String and s.head(1000).n_unique() > 500:
             # The order so far; when it leaves no ties, the rest cannot change it.
