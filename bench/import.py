@@ -296,7 +296,10 @@ def run_pandas(csv_path: Path) -> dict:
     if problems:
         raise SystemExit(f"pandas: not valid: {problems}")
     # diff against the current store
+    # the store's repeated text is dictionary-encoded (pandas would read Categoricals): back to text,
+    # as amnstats reads it
     current = pd.read_parquet(current_path)
+    current = current.astype({c: "str" for c in current.columns if isinstance(current[c].dtype, pd.CategoricalDtype)})
     cur = current[current["is_preferred"]][[*KEY_COLUMNS, "value", "source_label"]].rename(
         columns={"value": "old_value", "source_label": "old_source"})
     merged = obs[[*KEY_COLUMNS, "period_start", "value"]].merge(cur, on=list(KEY_COLUMNS), how="left")
