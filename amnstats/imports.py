@@ -3,7 +3,8 @@ and swapped in one step, a history of every import, and undo.
 
 Each import is a folder data/raw/uploads/<id>/ with the file as uploaded and import.json
 (who, when, the mapping, status). import.json is written last and atomically: it is the
-commit point. The build reads only imports whose status is active, so undo restores
+commit point. The new store is built while the file is written, and becomes current only
+after the commit point. The build reads only imports whose status is active, so undo restores
 exactly the data before the import, and the raw file stays; only `erase`, for an undone
 import, deletes it for good.
 """
