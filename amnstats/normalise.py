@@ -176,8 +176,8 @@ def _per_label(df: pl.DataFrame, column: str, fn, schema: dict[str, pl.DataType]
             labels[code] = label
     outs = {code: fn(label) for code, label in enumerate(labels) if label is not None}
     if codes_out is not None:
-        codes_out[column] = _ordered_codes([o[0] if o is not None else None for o in
-                                        (outs.get(code) for code in range(len(labels)))], cat)
+        firsts = [outs[code][0] if outs.get(code) is not None else None for code in range(len(labels))]
+        codes_out[column] = _ordered_codes(firsts, cat)
     codes = cat.to_physical()
     columns: list[pl.Series | pl.Expr] = []
     for i, (name, dtype) in enumerate(schema.items()):

@@ -163,7 +163,8 @@ def gender_sum_warnings(obs: pl.DataFrame, filename: str, memo: dict | None = No
     return warnings
 
 
-def check_observations(obs: pl.DataFrame, filename: str, codes: dict | None = None) -> tuple[list[Problem], list[Problem]]:
+def check_observations(obs: pl.DataFrame, filename: str,
+                       codes: dict | None = None) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) for one file's observations; `codes`: codes of some key columns already
     at hand ({column: (codes, n)}, as normalise gives them; not changed here)."""
     memo: dict = dict(codes or {})  # the key columns' codes, computed once for both checks

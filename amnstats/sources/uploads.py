@@ -235,10 +235,11 @@ def load(raw_dir: Path, processed_dir: Path | None = None) -> SourceBatch:
     batch = SourceBatch()
     root = raw_dir / "uploads"
     pending = {Path(f): r for f, r in _pending.items() if Path(f).parent == root}
-    if not root.exists() and not pending:
+    folders = set(pending) | ({p for p in root.iterdir() if p.is_dir()} if root.exists() else set())
+    if not folders:
         return batch
     active: list[tuple[Path, dict, str, Path]] = []  # (folder, record, cache key, stored file)
-    for folder in sorted({p for p in root.iterdir() if p.is_dir()} | set(pending) if root.exists() else pending):
+    for folder in sorted(folders):
         record = pending.get(folder) or read_record(folder)
         if record is None or record.get("status") != "active":
             continue  # no record: an import that never reached its commit point
