@@ -25,13 +25,13 @@ from filelock import FileLock
 from . import catalogue, paths, storage
 from .normalise import duplicate_conflicts, is_constant, normalise, only_measure, pack_code, value_codes
 from .problems import InputError, Problem
-from .schema import KEY_COLUMNS, OBSERVATION_SCHEMA, as_stored
+from .schema import KEY_COLUMNS, SOURCE_ROW, STORED_SCHEMA, as_stored
 from .sources import DATASET_FIELDS, api, reports, scb_bas, sha256_file, uploads
 
 LOADERS = (reports.load, scb_bas.load, uploads.load, api.load)
-BUILD_FORMAT = "2"  # bump when the processed layout changes
+BUILD_FORMAT = "3"  # bump when the processed layout changes (3: source_row)
 STORE_ORDER = ("series", "measure", "area", "group", "gender", "period_start", "period_end", "kind",
-               "target_setter", "dataset", "source")  # row order of observations.parquet
+               "target_setter", "dataset", "source", "source_row")  # row order of observations.parquet
 _hash_cache: dict[tuple[str, int, int], str] = {}
 ROW_GROUP_ROWS = 131_072  # rows per Parquet row group of the store
 _verified: dict[tuple, str | None] = {}
@@ -152,10 +152,10 @@ def collect(raw_dir: Path, processed_dir: Path | None = None,
         raise BuildError(problems, "Bygget avbröts")
     # A loader may hand over observations that are already validated and in store order (an
     # upload, normalised when it was imported): they are concatenated, not normalised again.
-    ready = [f for f in frames if f.columns == OBSERVATION_SCHEMA.names()]
-    frames = [f for f in frames if f.columns != OBSERVATION_SCHEMA.names()]
+    ready = [f for f in frames if f.columns == STORED_SCHEMA.names()]
+    frames = [f for f in frames if f.columns != STORED_SCHEMA.names()]
     try:
-        obs = normalise(pl.concat(frames, how="vertical")) if frames else OBSERVATION_SCHEMA.to_frame()
+        obs = normalise(pl.concat(frames, how="vertical")) if frames else STORED_SCHEMA.to_frame()
     except InputError as exc:
         raise BuildError(exc.problems, "Bygget avbröts") from None
 
@@ -249,13 +249,15 @@ def _merge_sorted(frames: list[pl.DataFrame]) -> pl.DataFrame:
     frames.sort(key=lambda f: -f.height)
     big, rest = frames[0], pl.concat(frames[1:], how="vertical")
     cols = list(STORE_ORDER)
-    if rest.height > 2000 or any(f.select(cols).null_count().sum_horizontal()[0] for f in (big, rest)):
+    # source_row is null where source is whole (as polars sorts: nulls first)
+    keyed = [pl.col(c).fill_null(-1) if c == SOURCE_ROW.name else pl.col(c) for c in cols]
+    if rest.height > 2000 or any(f.select(keyed).null_count().sum_horizontal()[0] for f in (big, rest)):
         return as_stored(sorted_frame(pl.concat([big, rest], how="vertical"), cols))
     rest = sorted_frame(rest, cols)
-    keys = big.select(cols)
+    keys = big.select(keyed)
     big, rest = as_stored(big), as_stored(rest)
     pieces, done, lo = [], 0, 0
-    for j, row in enumerate(rest.select(cols).iter_rows()):
+    for j, row in enumerate(rest.select(keyed).iter_rows()):
         hi = big.height
         while lo < hi:
             mid = (lo + hi) // 2
@@ -269,8 +271,12 @@ def _merge_sorted(frames: list[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat([p for p in pieces if p.height], how="vertical")
 
 
-def _codes(s: pl.Series, descending: bool) -> tuple[pl.Series, int] | None:
-    """Dense UInt64 codes of `s` that sort as `s` does, and how many there can be (None for nulls)."""
+def _codes(s: pl.Series, descending: bool, nulls_last: bool = False) -> tuple[pl.Series, int] | None:
+    """Dense UInt64 codes of `s` that sort as `s` does, and how many there can be (None for nulls,
+    except in integers, e.g. source_row)."""
+    if s.dtype.is_integer() and 0 < s.null_count() < s.len():
+        lo, hi = s.min(), s.max()
+        s = s.cast(pl.Int64).fill_null(hi + 1 if nulls_last != descending else lo - 1)
     coded = value_codes(s, ordered=True)
     if coded is None:
         return None
@@ -279,7 +285,7 @@ def _codes(s: pl.Series, descending: bool) -> tuple[pl.Series, int] | None:
 
 
 def sort_order(df: pl.DataFrame, by: list[str], descending: list[bool] | None = None,
-               known: dict[str, tuple[pl.Series, int]] | None = None) -> np.ndarray | None:
+               known: dict[str, tuple[pl.Series, int]] | None = None, nulls_last: bool = False) -> np.ndarray | None:
     """Row order that sorts `df` by `by`, as DataFrame.sort does (stable), or None when it does not
     apply (nulls, floats). Each column becomes dense integer codes packed into 64-bit words, and
     the words are sorted: far cheaper than polars' multi-column sort of strings on millions of
@@ -299,6 +305,8 @@ def sort_order(df: pl.DataFrame, by: list[str], descending: list[bool] | None = 
             continue
         if not df.schema[c].is_float() and is_constant(df, c):  # the same on every row: no order
             continue  # (an upload's series, measure, kind; floats not: -0.0 == 0.0)
+        if df.schema[c].is_integer() and df.select(pl.col(c).is_null().all()).item():
+            continue  # null on every row (source_row of a report)
         s = df[c]
         if word is not None and s.dtype == pl.String and s.head(1000).n_unique() > 500:
             # The order so far; when it leaves no ties, the rest cannot change it.
@@ -306,7 +314,7 @@ def sort_order(df: pl.DataFrame, by: list[str], descending: list[bool] | None = 
             order = _lexsort(keys)
             if not _has_ties([k[order] for k in keys]):
                 return order
-        coded = _codes(s, desc)
+        coded = _codes(s, desc, nulls_last)
         if coded is None:
             return None
         code, card = coded
@@ -332,7 +340,7 @@ def _has_ties(sorted_keys: list[np.ndarray]) -> bool:
 def sorted_frame(df: pl.DataFrame, by: list[str], descending: list[bool] | None = None,
                  nulls_last: bool = False) -> pl.DataFrame:
     """df.sort(by, descending=..., nulls_last=...) with ties in input order, through sort_order."""
-    order = sort_order(df, by, descending) if df.height > 1 else None
+    order = sort_order(df, by, descending, nulls_last=nulls_last) if df.height > 1 else None
     if order is None:
         return df.sort(by, descending=descending or False, nulls_last=nulls_last, maintain_order=True)
     return df.rechunk()[pl.Series(order)]  # gathering from one chunk is many times faster
@@ -348,8 +356,8 @@ def _mark_preferred(obs: pl.DataFrame, datasets: list[dict]) -> pl.DataFrame:
         obs.join(dates, on="dataset", how="left")
         .with_columns(_line=pl.col("source").str.extract(r"#L(\d+)$").cast(pl.Int64).fill_null(0),
                       _approx=pl.col("status") == "approximate"),
-        [*key, "_approx", "_date", "dataset", "_line", "source"],
-        descending=[False] * len(key) + [False, True, False, False, False], nulls_last=True,
+        [*key, "_approx", "_date", "dataset", "_line", "source", SOURCE_ROW.name],
+        descending=[False] * len(key) + [False, True, False, False, False, False], nulls_last=True,
     )
     obs = (
         obs.with_columns(
@@ -358,7 +366,7 @@ def _mark_preferred(obs: pl.DataFrame, datasets: list[dict]) -> pl.DataFrame:
         )
         .drop("_date", "_line", "_approx")
     )
-    return sorted_frame(obs, list(STORE_ORDER)).select(OBSERVATION_SCHEMA.names())
+    return sorted_frame(obs, list(STORE_ORDER)).select(STORED_SCHEMA.names())
 
 
 def _datasets_frame(datasets: list[dict], obs: pl.DataFrame) -> pl.DataFrame:

@@ -15,12 +15,12 @@ from . import catalogue
 from .areas import canonical_area, suggest_area
 from .periods import PeriodError, parse_period
 from .problems import InputError, Problem
-from .schema import KEY_COLUMNS, OBSERVATION_COLUMNS, OBSERVATION_SCHEMA
+from .schema import KEY_COLUMNS, SOURCE_ROW, STORED_SCHEMA, place
 
 CANDIDATE_COLUMNS = (
     "series", "measure", "period", "gender", "area", "group", "value_text", "status", "kind",
     "target_setter", "dataset", "source", "source_label", "note", "raw_file", "raw_row",
-)
+)  # and optionally source_row (STORED_SCHEMA): an upload's row, which reading appends to its source
 
 GENDER_ALIASES = {
     "kvinnor": "kvinnor", "kvinna": "kvinnor", "k": "kvinnor", "tjej": "kvinnor", "tjejer": "kvinnor",
@@ -243,7 +243,8 @@ def normalise(candidates: pl.DataFrame, max_problems: int = 1000, codes: dict | 
     on every row stays one value (pl.lit) from the candidates to the observations. `codes`
     receives the ordered codes of the observations' gender, area and period ({column: (codes,
     n)}, n 1 for a constant column), as the checks and the store order use them."""
-    df = candidates.select(CANDIDATE_COLUMNS).with_columns(
+    row = pl.col(SOURCE_ROW.name) if SOURCE_ROW.name in candidates.columns else pl.lit(None)
+    df = candidates.select(*CANDIDATE_COLUMNS, row.cast(SOURCE_ROW.dtype).alias(SOURCE_ROW.name)).with_columns(
         [pl.col(c).fill_null("").cast(pl.String) for c in CANDIDATE_COLUMNS if c != "raw_row"]
     )
     problems: list[Problem] = []
@@ -342,13 +343,13 @@ def normalise(candidates: pl.DataFrame, max_problems: int = 1000, codes: dict | 
         gender=pl.col("_gender"), area=pl.col("_area"), period=pl.col("_period"),
         is_preferred=pl.lit(True), has_conflict=pl.lit(False),
     )
-    return out.select(OBSERVATION_COLUMNS).cast(OBSERVATION_SCHEMA)
+    return out.select(STORED_SCHEMA.names()).cast(STORED_SCHEMA)
 
 
 def duplicate_conflicts(obs: pl.DataFrame, within: str = "dataset") -> pl.DataFrame:
     """Keys that occur twice within one `within` group with different values."""
     return (
         obs.group_by([within, *KEY_COLUMNS])
-        .agg(n_values=pl.col("value").n_unique(), sources=pl.col("source"))
+        .agg(n_values=pl.col("value").n_unique(), sources=place("source"))
         .filter(pl.col("n_values") > 1)
     )

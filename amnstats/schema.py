@@ -45,6 +45,14 @@ OBSERVATION_FIELDS: tuple[Field, ...] = (
     Field("has_conflict", pl.Boolean(), "Another row with the same key has a different value."),
 )
 
+# How the build holds and writes observations: the same columns and `source_row`, the file row
+# of an upload's value. Where it is set, `source` and `source_label` are the text up to the row
+# number ("Uppladdad fil a.csv, rad "), which reading appends (with_places): a million-row upload
+# then holds one text per column, not two strings per row (150 MB).
+SOURCE_ROW = Field("source_row", pl.Int32(), "File row appended to source and source_label when read; null when "
+                                               "they are whole.")
+STORED_SCHEMA = pl.Schema({**{f.name: f.dtype for f in OBSERVATION_FIELDS}, SOURCE_ROW.name: SOURCE_ROW.dtype})
+
 KEY_COLUMNS = ("series", "measure", "period", "gender", "area", "group", "kind", "target_setter")
 OBSERVATION_SCHEMA = pl.Schema({f.name: f.dtype for f in OBSERVATION_FIELDS})
 OBSERVATION_COLUMNS = tuple(OBSERVATION_SCHEMA.names())
@@ -59,16 +67,29 @@ STORE_CATEGORIES = "amnstats-store"
 
 
 def as_stored(frame: pl.DataFrame) -> pl.DataFrame:
-    """`frame` (OBSERVATION_SCHEMA) with DICTIONARY_COLUMNS as the store writes them."""
+    """`frame` (STORED_SCHEMA) with DICTIONARY_COLUMNS as the store writes them."""
     return frame.with_columns(pl.col(DICTIONARY_COLUMNS).cast(pl.Categorical(pl.Categories(STORE_CATEGORIES))))
 
 
+def place(column: str) -> pl.Expr:
+    """`source` or `source_label` of STORED_SCHEMA whole: the row appended where source_row is set."""
+    row = pl.col(SOURCE_ROW.name).cast(pl.String)
+    return pl.when(row.is_null()).then(pl.col(column)).otherwise(pl.col(column) + row).alias(column)
+
+
+def with_places(frame):
+    """A frame (or LazyFrame) in STORED_SCHEMA in OBSERVATION_SCHEMA (see place)."""
+    return frame.with_columns(place("source"), place("source_label")).drop(SOURCE_ROW.name)
+
+
 def from_stored(frame: pl.DataFrame) -> pl.DataFrame:
-    """A store read whole (e.g. through pyarrow from object storage) back in OBSERVATION_SCHEMA."""
-    return frame.cast(dict(OBSERVATION_SCHEMA)) if frame.schema != OBSERVATION_SCHEMA else frame
+    """A store read whole (e.g. through pyarrow from object storage) in OBSERVATION_SCHEMA."""
+    return with_places(frame.cast(dict(STORED_SCHEMA)) if frame.schema != STORED_SCHEMA else frame)
 
 
-def scan_store(source) -> pl.LazyFrame:
-    """observations.parquet (a path, or what pl.scan_parquet takes) in OBSERVATION_SCHEMA."""
-    return pl.scan_parquet(source, schema=dict(OBSERVATION_SCHEMA),
+def scan_store(source, places: bool = True) -> pl.LazyFrame:
+    """observations.parquet (a path, or what pl.scan_parquet takes) in OBSERVATION_SCHEMA, or with
+    `places` False in STORED_SCHEMA (as the build holds it)."""
+    scan = pl.scan_parquet(source, schema=dict(STORED_SCHEMA),
                            cast_options=pl.ScanCastOptions(categorical_to_string="allow"))
+    return with_places(scan) if places else scan

@@ -77,8 +77,8 @@ def prepare_store(size: str, root: Path) -> Path:
 
     from amnstats.schema import scan_store
 
-    embedded = scan_store(result.path / "observations.parquet").collect()
-    syn = synthetic.generate(n_groups=n_groups)
+    embedded = scan_store(result.path / "observations.parquet", places=False).collect()  # as the build writes it
+    syn = synthetic.generate(n_groups=n_groups).with_columns(source_row=pl.lit(None, pl.Int32))
     # The synthetic block comes sorted by series and measure: put it where its series sorts,
     # without sorting ten million rows again.
     first = syn["series"].min()

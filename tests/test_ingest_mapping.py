@@ -16,6 +16,7 @@ from amnstats.ingest.mapping import (
 from amnstats.ingest.read import RawTable, read_table
 from amnstats.normalise import CANDIDATE_COLUMNS, normalise
 from amnstats.problems import InputError
+from amnstats.schema import with_places
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 REAL = FIXTURES / "real"
@@ -189,13 +190,17 @@ def test_apply_one_row_per_value_cell_with_source():
     m = detect(table, series="jobbtorg", measure="inskrivna")
     m.area = Source.fixed("Stockholm")
     c = candidates(table, m)
-    assert c.columns == [*CANDIDATE_COLUMNS, "column"]
+    assert c.columns == [*CANDIDATE_COLUMNS, "source_row", "column"]
     assert c.height == 7 * 6
     first = c.row(0, named=True)
     assert first["period"] == "2023" and first["gender"] == "Kvinna" and first["group"] == "Försörjningsstöd"
-    assert first["value_text"] == "1 493" and first["raw_row"] == 4
-    assert first["source"] == "uploads/report_jobbtorg_two_headers.csv#sha256=0123456789ab;rad=4;kolumn=Kvinna | 2023"
-    assert first["source_label"] == "Uppladdad fil report_jobbtorg_two_headers.csv, rad 4"
+    assert first["value_text"] == "1 493" and first["raw_row"] == 4 == first["source_row"]
+    # the row is kept as a number and appended when the place is read (schema.with_places)
+    assert first["source"] == "uploads/report_jobbtorg_two_headers.csv#sha256=0123456789ab;kolumn=Kvinna | 2023;rad="
+    assert first["source_label"] == "Uppladdad fil report_jobbtorg_two_headers.csv, rad "
+    whole = with_places(normalise(c)).row(0, named=True)
+    assert whole["source"] == "uploads/report_jobbtorg_two_headers.csv#sha256=0123456789ab;kolumn=Kvinna | 2023;rad=4"
+    assert whole["source_label"] == "Uppladdad fil report_jobbtorg_two_headers.csv, rad 4"
     assert first["dataset"] == "upload-test" and first["kind"] == "utfall"
     assert c["raw_row"].to_list() == sorted(c["raw_row"].to_list())
 

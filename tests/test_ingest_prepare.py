@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from amnstats.ingest import Mapping, Prepared, Source, prepare, set_measure
 from amnstats.problems import InputError
-from amnstats.schema import OBSERVATION_COLUMNS
+from amnstats.schema import OBSERVATION_COLUMNS, STORED_SCHEMA, with_places
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 REAL = FIXTURES / "real"
@@ -50,7 +50,8 @@ def values(result: Prepared, **where) -> list:
 def test_fixture_imports(name, series, measure, answers, n_obs):
     result = two_step(FIXTURES / name, series, measure, **answers)
     assert result.status == "ready", [str(p) for p in result.problems]
-    assert result.observations.columns == list(OBSERVATION_COLUMNS)
+    assert result.observations.columns == STORED_SCHEMA.names()  # as the build holds them
+    assert with_places(result.observations).columns == list(OBSERVATION_COLUMNS)
     assert result.observations.height == n_obs
     assert result.observations["dataset"].unique().to_list() == [f"upload-{result.file_hash[:12]}"]
 
@@ -65,14 +66,14 @@ def test_values_markers_and_areas_come_through():
     assert values(bom, area="Rinkeby-Kista", period="2023-T1", group="Försörjningsstöd") == [1234.0]  # NBSP
     assert values(bom, area="Farsta", period="2023-T1", group="Försörjningsstöd") == [1020.0]  # space
     tab = two_step(FIXTURES / "synthetic_wide_years_tab.txt", "unemployment", "arbetslosa")
-    statuses = dict(zip(tab.observations["source"].str.extract(r"rad=(\d+;kolumn=\d+)"),
+    statuses = dict(zip(with_places(tab.observations)["source"].str.extract(r"kolumn=(\d+;rad=\d+)$"),
                         tab.observations["status"]))
-    assert statuses["3;kolumn=2022"] == "suppressed"   # <5
-    assert statuses["3;kolumn=2023"] == "suppressed"   # ..
-    assert statuses["4;kolumn=2022"] == "suppressed"   # .
-    assert statuses["4;kolumn=2023"] == "suppressed"   # -
-    assert statuses["5;kolumn=2022"] == "suppressed"   # x
-    assert statuses["5;kolumn=2023"] == "approximate"  # ~100
+    assert statuses["2022;rad=3"] == "suppressed"   # <5
+    assert statuses["2023;rad=3"] == "suppressed"   # ..
+    assert statuses["2022;rad=4"] == "suppressed"   # .
+    assert statuses["2023;rad=4"] == "suppressed"   # -
+    assert statuses["2022;rad=5"] == "suppressed"   # x
+    assert statuses["2023;rad=5"] == "approximate"  # ~100
     months = two_step(FIXTURES / "synthetic_wide_months.csv", "unemployment", "arbetslosa")
     assert values(months, area="Spånga-Tensta", period="2023-12") == [2100 + 110 + 50]
 
@@ -124,9 +125,9 @@ def test_every_field_a_constant_maps_the_value_column_alone():
                       area=Source.fixed("Stockholm"), value="Antal")
     result = prepare(data, "en_siffra.csv", mapping)
     assert result.status == "ready", result.problems
-    row = result.observations.row(0, named=True)
+    row = with_places(result.observations).row(0, named=True)
     assert (row["period"], row["area"], row["value"]) == ("2023", "Stockholm", 6086.0)
-    assert "rad 2" in row["source_label"]
+    assert row["source_label"] == "Uppladdad fil en_siffra.csv, rad 2"
 
 
 def test_a_file_column_named_like_a_working_column_is_read_as_itself():

@@ -12,7 +12,7 @@ Entry point::
     mapping = set_measure(first.mapping, first.table, "unemployment", "arbetslosa_andel")
     mapping.area = Source.fixed("Stockholm")       # e.g. a constant for the whole file
     result = prepare(data, "arbetsloshet_mars.xlsx", mapping)
-    result.status           # "ready": result.observations (OBSERVATION_SCHEMA), result.warnings
+    result.status           # "ready": result.observations (STORED_SCHEMA), result.warnings
                             # "invalid": result.problems, each Problem(file, row, column, message)
                             # "refused": unreadable, too big, wrong type or personal data
 

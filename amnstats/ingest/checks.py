@@ -4,7 +4,7 @@
 - The same key twice in one file is an error: the store could not tell which value holds.
 - Kvinnor + män that differ from totalt is a warning: SCB perturbs small counts and reports
   round, so the analyst decides. Only additive measures are compared.
-Rows and columns are read back from each observation's `source` (…;rad=N;kolumn=X).
+Rows are each observation's `source_row`, columns read back from its `source` (…;kolumn=X;rad=).
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ from .. import catalogue
 from ..normalise import only_measure, packed_codes
 from ..numbers import format_number
 from ..problems import Problem
-from ..schema import KEY_COLUMNS
+from ..schema import KEY_COLUMNS, SOURCE_ROW
 
 MAX_REPORTED = 200
-_WHERE = r";rad=(\d+);kolumn=(.*)$"
+_COLUMN = r";kolumn=(.*);rad=$"
 
 
 def _with_place(obs: pl.DataFrame) -> pl.DataFrame:
     return obs.with_columns(
-        _row=pl.col("source").str.extract(_WHERE, 1).cast(pl.Int64, strict=False),
-        _column=pl.col("source").str.extract(_WHERE, 2).fill_null(""),
+        _row=pl.col(SOURCE_ROW.name).cast(pl.Int64),
+        _column=pl.col("source").str.extract(_COLUMN, 1).fill_null(""),
     )
 
 
@@ -132,20 +132,20 @@ def gender_sum_warnings(obs: pl.DataFrame, filename: str, memo: dict | None = No
     if obs.height == 0:
         return []
     key = [c for c in KEY_COLUMNS if c != "gender"]
-    parts, whole = _additive_rows(obs.select(*KEY_COLUMNS, "value", "source"))
+    parts, whole = _additive_rows(obs.select(*KEY_COLUMNS, "value", "source", SOURCE_ROW.name))
     if parts.height == 0:
         return []
     words = packed_codes(parts, key, memo if whole else None)
     if words is not None and len(words) <= 1:
         sums = _gender_sums(parts, words[0].to_numpy() if words else np.zeros(parts.height, np.uint64))
-        sums = pl.concat([sums, parts.select(*key, "source")[sums["_i"]]], how="horizontal")
+        sums = pl.concat([sums, parts.select(*key, "source", SOURCE_ROW.name)[sums["_i"]]], how="horizontal")
     else:
         is_k, is_m, is_t = (pl.col("gender") == g for g in ("kvinnor", "män", "totalt"))
         sums = (
             parts.with_row_index("_i").group_by(key)
             .agg(k=pl.col("value").filter(is_k).first(), m=pl.col("value").filter(is_m).first(),
                  t=pl.col("value").filter(is_t).first(), source=pl.col("source").filter(is_t).first(),
-                 _i=pl.col("_i").filter(is_t).first())
+                 source_row=pl.col(SOURCE_ROW.name).filter(is_t).first(), _i=pl.col("_i").filter(is_t).first())
             .drop_nulls(["k", "m", "t"])
             .with_columns(diff=pl.col("k") + pl.col("m") - pl.col("t"))
             .filter(pl.col("diff").abs() > 1e-9)

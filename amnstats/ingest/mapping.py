@@ -27,6 +27,7 @@ import polars as pl
 from .. import catalogue
 from ..normalise import CANDIDATE_COLUMNS, parse_values
 from ..problems import InputError, Problem
+from ..schema import SOURCE_ROW
 from . import roles
 from .read import RawTable
 
@@ -481,8 +482,8 @@ def _scaled(text: pl.Expr) -> pl.Expr:
 
 
 def apply(table: RawTable, mapping: Mapping, *, dataset_id: str, raw_file: str, file_hash: str) -> pl.DataFrame:
-    """One candidate row per value cell (CANDIDATE_COLUMNS plus `column`, the file column the
-    value stands in). Vectorised: one unpivot and column expressions, no per-row Python."""
+    """One candidate row per value cell (CANDIDATE_COLUMNS, source_row and `column`, the file
+    column the value stands in). Vectorised: one unpivot and column expressions, no per-row Python."""
     if problems := check(mapping, table):
         raise InputError(problems, "Mappningen passar inte filen")
     ids = mapping.id_columns()
@@ -512,15 +513,16 @@ def apply(table: RawTable, mapping: Mapping, *, dataset_id: str, raw_file: str, 
     text = pl.col(_VALUE).fill_null("")
     if mapping.values_are_fractions and _is_share_measure(mapping.series, mapping.measure):
         text = _scaled(text)
-    row = pl.col(_ROW).cast(pl.String)
-    prefix = f"uploads/{raw_file}#sha256={file_hash[:12]};rad="
+    # the row number is kept as a number, and appended to source and source_label when they are
+    # read (schema.with_places): not two strings per row
+    prefix = f"uploads/{raw_file}#sha256={file_hash[:12]};kolumn="
     return long.select(
         series=pl.lit(mapping.series), measure=pl.lit(mapping.measure), period=period,
         gender=_field_expr(mapping, "gender"), area=_field_expr(mapping, "area"),
         group=_field_expr(mapping, "group"), value_text=text, status=pl.lit(""), kind=pl.lit(mapping.kind),
         target_setter=pl.lit(mapping.target_setter), dataset=pl.lit(dataset_id),
-        source=pl.concat_str([pl.lit(prefix), row, pl.lit(";kolumn="), pl.col(_COLUMN)]),
-        source_label=pl.lit(f"Uppladdad fil {raw_file}, rad ") + row,
+        source=pl.concat_str([pl.lit(prefix), pl.col(_COLUMN), pl.lit(";rad=")]),
+        source_label=pl.lit(f"Uppladdad fil {raw_file}, rad "),
         note=_field_expr(mapping, "note"), raw_file=pl.lit(raw_file), raw_row=pl.col(_ROW).cast(pl.Int64),
-        column=pl.col(_COLUMN),
-    ).select(*CANDIDATE_COLUMNS, "column")
+        source_row=pl.col(_ROW).cast(SOURCE_ROW.dtype), column=pl.col(_COLUMN),
+    ).select(*CANDIDATE_COLUMNS, SOURCE_ROW.name, "column")

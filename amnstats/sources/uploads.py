@@ -27,7 +27,7 @@ from ..problems import Problem
 from . import SourceBatch
 
 
-CACHE_FORMAT = "2"  # 2: columns the same on every row stored once, in the footer
+CACHE_FORMAT = "3"  # 2: columns the same on every row stored once, in the footer; 3: source_row
 _memo: dict[str, pl.DataFrame] = {}  # cache path -> observations, handed over within one process
 _pending: dict[str, dict] = {}  # folder -> the record of an import being committed (not on disk yet)
 
@@ -76,7 +76,7 @@ def from_builds(processed_dir: Path | None, keys: dict[str, str]) -> dict[str, p
     build may have marked some rows as repeated by another source; as the import turned into
     them, every one is preferred, none in conflict."""
     from ..build import verify_build
-    from ..schema import OBSERVATION_SCHEMA, scan_store
+    from ..schema import STORED_SCHEMA, scan_store
 
     found: dict[str, pl.DataFrame] = {}
     if processed_dir is None or not processed_dir.exists():
@@ -93,11 +93,11 @@ def from_builds(processed_dir: Path | None, keys: dict[str, str]) -> dict[str, p
         if not here or verify_build(folder) is not None:
             continue
         try:
-            rows = (scan_store(folder / "observations.parquet").filter(pl.col("dataset").is_in(list(here)))
+            rows = (scan_store(folder / "observations.parquet", places=False).filter(pl.col("dataset").is_in(list(here)))
                     .with_columns(is_preferred=pl.lit(True), has_conflict=pl.lit(False)).collect())
         except (OSError, pl.exceptions.PolarsError):
             continue
-        if rows.schema != OBSERVATION_SCHEMA:
+        if rows.schema != STORED_SCHEMA:
             continue
         parts = ({next(iter(here)): rows} if len(here) == 1 else
                  {i: part for (i,), part in rows.partition_by("dataset", as_dict=True, maintain_order=True).items()})
@@ -159,7 +159,7 @@ def forget() -> None:
 
 
 def _read_cache(path: Path) -> pl.DataFrame | None:
-    from ..schema import OBSERVATION_SCHEMA
+    from ..schema import STORED_SCHEMA
 
     if (hit := _memo.pop(str(path), None)) is not None:  # taken, not kept: the build holds it now
         return hit
@@ -167,11 +167,11 @@ def _read_cache(path: Path) -> pl.DataFrame | None:
         obs = _read_cache_file(path)
     except (FileNotFoundError, OSError, ValueError, pl.exceptions.PolarsError):
         return None
-    return obs if obs.schema == OBSERVATION_SCHEMA else None
+    return obs if obs.schema == STORED_SCHEMA else None
 
 
 _CONSTANTS = b"amnstats.constants"
-_JSON_TYPES = {pl.String: str, pl.Boolean: bool, pl.Int64: int}  # not floats: -0.0 == 0.0, NaN
+_JSON_TYPES = {pl.String: str, pl.Boolean: bool, pl.Int64: int, pl.Int32: int}  # not floats: -0.0 == 0.0, NaN
 
 
 def _constant_value(df: pl.DataFrame, column: str):
@@ -198,10 +198,10 @@ def _write_cache_file(observations: pl.DataFrame, path: Path) -> None:
     table = observations.drop(list(constants)).rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
     table = table.replace_schema_metadata({_CONSTANTS: json.dumps(constants, ensure_ascii=False).encode()})
     # Only this code reads it, whole: no column statistics (nothing to skip), no dictionary for
-    # values and per-row text (nearly unique). The store itself is written as before.
+    # values and row numbers (nearly unique). The store itself is written as before.
     pq.write_table(table, path, compression="zstd", row_group_size=1_000_000, store_schema=True,
                    write_statistics=False,
-                   use_dictionary=[c for c in table.column_names if c not in ("source", "source_label", "value")])
+                   use_dictionary=[c for c in table.column_names if c not in ("source_row", "value")])
 
 
 def _read_cache_file(path: Path) -> pl.DataFrame:
@@ -209,7 +209,7 @@ def _read_cache_file(path: Path) -> pl.DataFrame:
 
     import pyarrow.parquet as pq
 
-    from ..schema import OBSERVATION_SCHEMA
+    from ..schema import STORED_SCHEMA
 
     meta = pq.read_schema(path).metadata or {}
     constants = json.loads(meta.get(_CONSTANTS, b"{}"))
@@ -222,7 +222,7 @@ def _read_cache_file(path: Path) -> pl.DataFrame:
             add.append(pl.lit(dt.date.fromisoformat(value), dtype=pl.Date).alias(name))
         else:
             add.append(pl.lit(value, dtype=next(d for d in _JSON_TYPES if str(d) == kind)).alias(name))
-    return obs.with_columns(add).select([c for c in OBSERVATION_SCHEMA.names() if c in obs.columns or c in constants])
+    return obs.with_columns(add).select([c for c in STORED_SCHEMA.names() if c in obs.columns or c in constants])
 
 
 def load(raw_dir: Path, processed_dir: Path | None = None) -> SourceBatch:
