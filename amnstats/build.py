@@ -25,7 +25,7 @@ from filelock import FileLock
 from . import catalogue, paths, storage
 from .normalise import duplicate_conflicts, is_constant, normalise, only_measure, pack_code, value_codes
 from .problems import InputError, Problem
-from .schema import KEY_COLUMNS, SOURCE_ROW, STORED_SCHEMA, as_stored
+from .schema import KEY_COLUMNS, SOURCE_ROW, STORED_DTYPES, STORED_SCHEMA, as_stored
 from .sources import DATASET_FIELDS, api, reports, scb_bas, sha256_file, uploads
 
 LOADERS = (reports.load, scb_bas.load, uploads.load, api.load)
@@ -155,7 +155,7 @@ def collect(raw_dir: Path, processed_dir: Path | None = None,
     ready = [f for f in frames if f.columns == STORED_SCHEMA.names()]
     frames = [f for f in frames if f.columns != STORED_SCHEMA.names()]
     try:
-        obs = normalise(pl.concat(frames, how="vertical")) if frames else STORED_SCHEMA.to_frame()
+        obs = normalise(pl.concat(frames, how="vertical")) if frames else STORED_DTYPES.to_frame()
     except InputError as exc:
         raise BuildError(exc.problems, "Bygget avbröts") from None
 
@@ -350,7 +350,7 @@ def _mark_preferred(obs: pl.DataFrame, datasets: list[dict]) -> pl.DataFrame:
     """One preferred row per key: an exact figure over an approximate one ('cirka 74' in the text
     against 73,8 in a table), then the newest dataset, then its first place. Conflicts flagged."""
     dates = pl.DataFrame({"dataset": [d["id"] for d in datasets], "_date": [d["date"] for d in datasets]},
-                         schema={"dataset": pl.String, "_date": pl.String})
+                         schema={"dataset": obs.schema["dataset"], "_date": pl.String})
     key = list(KEY_COLUMNS)
     obs = sorted_frame(
         obs.join(dates, on="dataset", how="left")

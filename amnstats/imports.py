@@ -126,7 +126,8 @@ def diff(observations: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
     cur = (current.filter(pl.col("is_preferred"), pl.col("series").is_in(pairs["series"][0].implode()),
                           pl.col("measure").is_in(pairs["measure"][0].implode()))
            .select(*KEY_COLUMNS, pl.col("value").alias("old_value"), pl.col("source_label").alias("old_source"))
-           .unique(KEY_COLUMNS, keep="first", maintain_order=True))  # one per key, as a build makes it
+           .unique(KEY_COLUMNS, keep="first", maintain_order=True)  # one per key, as a build makes it
+           .cast({c: new.schema[c] for c in KEY_COLUMNS}))  # text as the observations hold it (Categorical)
     old_value = pl.Series("old_value", dtype=pl.Float64).extend_constant(None, new.height)
     old_source = pl.Series("old_source", dtype=pl.String).extend_constant(None, new.height)
     if cur.height and (near := new["period"].is_in(cur["period"].unique().implode(), nulls_equal=True)).any():

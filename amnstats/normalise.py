@@ -15,7 +15,7 @@ from . import catalogue
 from .areas import canonical_area, suggest_area
 from .periods import PeriodError, parse_period
 from .problems import InputError, Problem
-from .schema import KEY_COLUMNS, SOURCE_ROW, STORED_SCHEMA, place
+from .schema import KEY_COLUMNS, SOURCE_ROW, STORE_CATEGORICAL, STORED_DTYPES, STORED_SCHEMA, place
 
 CANDIDATE_COLUMNS = (
     "series", "measure", "period", "gender", "area", "group", "value_text", "status", "kind",
@@ -63,9 +63,16 @@ def string_codes(s: pl.Series, ordered: bool = False) -> tuple[pl.Series, int] |
     (unique, then replace). None when the column has nulls."""
     if s.null_count():
         return None
-    if s.len() == 0:
-        return pl.Series(s.name, [], dtype=pl.UInt64), 0
-    cat = s.cast(pl.Categorical(pl.Categories.random()))
+    return categorical_codes(s.cast(pl.Categorical(pl.Categories.random())), ordered)
+
+
+def categorical_codes(cat: pl.Series, ordered: bool = False) -> tuple[pl.Series, int] | None:
+    """string_codes of a Categorical column: its physical codes (below the bound returned), or
+    with `ordered` codes 0..n-1 that sort as the labels do. None when the column has nulls."""
+    if cat.null_count():
+        return None
+    if cat.len() == 0:
+        return pl.Series(cat.name, [], dtype=pl.UInt64), 0
     phys = cat.to_physical()
     bound = int(phys.max()) + 1  # the codes are below this (dense in practice)
     if not ordered:
@@ -74,7 +81,7 @@ def string_codes(s: pl.Series, ordered: bool = False) -> tuple[pl.Series, int] |
     lut = np.zeros(bound, dtype=np.uint64)
     lut[uniq.to_physical().to_numpy()[uniq.cast(pl.String).arg_sort().to_numpy()]] = np.arange(
         uniq.len(), dtype=np.uint64)
-    return pl.Series(s.name, lut[phys.to_numpy()], dtype=pl.UInt64), uniq.len()
+    return pl.Series(cat.name, lut[phys.to_numpy()], dtype=pl.UInt64), uniq.len()
 
 
 def _column_code(df: pl.DataFrame, column: str) -> tuple[pl.Series, int] | None:
@@ -91,6 +98,8 @@ def value_codes(s: pl.Series, ordered: bool = False) -> tuple[pl.Series, int] | 
     many there can be (None otherwise); `ordered`: codes sort as the values do."""
     if s.dtype == pl.String:
         return string_codes(s, ordered=ordered)
+    if isinstance(s.dtype, pl.Categorical):
+        return categorical_codes(s, ordered=ordered)
     if (s.dtype.is_temporal() or s.dtype.is_integer() or s.dtype == pl.Boolean) and not s.null_count():
         p = s.to_physical().cast(pl.Int64)
         lo = p.min()
@@ -168,7 +177,7 @@ def _per_label(df: pl.DataFrame, column: str, fn, schema: dict[str, pl.DataType]
         return [pl.lit(out[i] if out is not None else None, dtype=dtype).alias(name)
                 for i, (name, dtype) in enumerate(schema.items())]
     values = df[column]
-    cat = values.cast(pl.Categorical(pl.Categories.random()))
+    cat = values if isinstance(values.dtype, pl.Categorical) else values.cast(pl.Categorical(pl.Categories.random()))
     uniq = cat.unique()
     labels: list[str | None] = [None] * (int(uniq.to_physical().max() or 0) + 1)
     for code, label in zip(uniq.to_physical().to_list(), uniq.cast(pl.String).to_list()):
@@ -219,7 +228,15 @@ def _narrow_join(df: pl.DataFrame, table: pl.DataFrame, on: list[str]) -> pl.Dat
 
 def _values(text: pl.Series) -> list[pl.Series | pl.Expr]:
     """parse_values() for a column: plain numbers ('1 234,5', '12') in one vectorised pass,
-    and the full parser (markers, '%', '~', odd spaces) only for the rows that need it."""
+    and the full parser (markers, '%', '~', odd spaces) only for the rows that need it. A
+    Categorical column (a table's cells) is parsed once per distinct text."""
+    if isinstance(text.dtype, pl.Categorical):
+        distinct = text.unique()
+        phys = distinct.to_physical().to_numpy()
+        position = np.zeros(int(phys.max()) + 1 if phys.size else 1, dtype=np.uint32)
+        position[phys] = np.arange(phys.size, dtype=np.uint32)
+        rows = pl.Series(position[text.to_physical().to_numpy()])
+        return [c if isinstance(c, pl.Expr) else c.gather(rows) for c in _values(distinct.cast(pl.String))]
     plain = text.str.contains(_NUMBER)
     value = (text.str.replace_all(" ", "", literal=True).str.replace(",", ".", literal=True)
              .cast(pl.Float64, strict=False))
@@ -242,10 +259,13 @@ def normalise(candidates: pl.DataFrame, max_problems: int = 1000, codes: dict | 
     Columns are read through expressions (`rows`), never as df[column]: a column that is the same
     on every row stays one value (pl.lit) from the candidates to the observations. `codes`
     receives the ordered codes of the observations' gender, area and period ({column: (codes,
-    n)}, n 1 for a constant column), as the checks and the store order use them."""
+    n)}, n 1 for a constant column), as the checks and the store order use them. The observations
+    come as the build holds them (schema.STORED_DTYPES)."""
     row = pl.col(SOURCE_ROW.name) if SOURCE_ROW.name in candidates.columns else pl.lit(None)
     df = candidates.select(*CANDIDATE_COLUMNS, row.cast(SOURCE_ROW.dtype).alias(SOURCE_ROW.name)).with_columns(
-        [pl.col(c).fill_null("").cast(pl.String) for c in CANDIDATE_COLUMNS if c != "raw_row"]
+        # an upload's cells stay Categoricals (each distinct text once); the rest is text
+        [pl.col(c).fill_null("") if isinstance(candidates.schema[c], pl.Categorical)
+         else pl.col(c).fill_null("").cast(pl.String) for c in CANDIDATE_COLUMNS if c != "raw_row"]
     )
     problems: list[Problem] = []
 
@@ -272,7 +292,8 @@ def normalise(candidates: pl.DataFrame, max_problems: int = 1000, codes: dict | 
     )
 
     # Gender
-    df = df.with_columns(_per_label(df, "gender", lambda g: (canonical_gender(g),), {"_gender": pl.String}, codes))
+    df = df.with_columns(_per_label(df, "gender", lambda g: (canonical_gender(g),), {"_gender": STORE_CATEGORICAL},
+                                    codes))
     report(rows(pl.col("_gender").is_null()), "gender",
            lambda r: f"okänt kön '{r['gender']}' (kvinnor, män eller totalt)")
 
@@ -283,7 +304,8 @@ def normalise(candidates: pl.DataFrame, max_problems: int = 1000, codes: dict | 
         canonical = canonical_area(label)
         return canonical, area_types.get(canonical)
 
-    df = df.with_columns(_per_label(df, "area", area, {"_area": pl.String, "area_type": pl.String}, codes))
+    df = df.with_columns(_per_label(df, "area", area, {"_area": STORE_CATEGORICAL, "area_type": STORE_CATEGORICAL},
+                                    codes))
 
     def area_message(r):
         hint = suggest_area(r["area"])
@@ -303,8 +325,9 @@ def normalise(candidates: pl.DataFrame, max_problems: int = 1000, codes: dict | 
         p = parsed[label]
         return None if isinstance(p, str) else (p.label, p.start, p.end, p.type)
 
-    df = df.with_columns(_per_label(df, "period", period, {"_period": pl.String, "period_start": pl.Date,
-                                                           "period_end": pl.Date, "period_type": pl.String}, codes))
+    df = df.with_columns(_per_label(df, "period", period, {"_period": STORE_CATEGORICAL, "period_start": pl.Date,
+                                                           "period_end": pl.Date, "period_type": STORE_CATEGORICAL},
+                                    codes))
     report(rows(pl.col("_period").is_null()), "period", lambda r: str(parsed[r["period"]]))
 
     # Measures
@@ -343,7 +366,8 @@ def normalise(candidates: pl.DataFrame, max_problems: int = 1000, codes: dict | 
         gender=pl.col("_gender"), area=pl.col("_area"), period=pl.col("_period"),
         is_preferred=pl.lit(True), has_conflict=pl.lit(False),
     )
-    return out.select(STORED_SCHEMA.names()).cast(STORED_SCHEMA)
+    # as the build holds them: the store's dictionary columns as Categoricals (STORED_DTYPES)
+    return out.select(STORED_SCHEMA.names()).cast(STORED_DTYPES)
 
 
 def duplicate_conflicts(obs: pl.DataFrame, within: str = "dataset") -> pl.DataFrame:

@@ -64,11 +64,15 @@ OBSERVATION_COLUMNS = tuple(OBSERVATION_SCHEMA.names())
 DICTIONARY_COLUMNS = tuple(f.name for f in OBSERVATION_FIELDS
                            if f.dtype == pl.String() and f.name not in ("source", "source_label"))
 STORE_CATEGORIES = "amnstats-store"
+STORE_CATEGORICAL = pl.Categorical(pl.Categories(STORE_CATEGORIES))
+# What normalise returns and the build holds: STORED_SCHEMA with DICTIONARY_COLUMNS as the store
+# writes them (a million-row upload's area, period, ... at 4 bytes a row, not a 16-byte string view).
+STORED_DTYPES = pl.Schema({n: STORE_CATEGORICAL if n in DICTIONARY_COLUMNS else d for n, d in STORED_SCHEMA.items()})
 
 
 def as_stored(frame: pl.DataFrame) -> pl.DataFrame:
-    """`frame` (STORED_SCHEMA) with DICTIONARY_COLUMNS as the store writes them."""
-    return frame.with_columns(pl.col(DICTIONARY_COLUMNS).cast(pl.Categorical(pl.Categories(STORE_CATEGORIES))))
+    """`frame` (STORED_SCHEMA) with DICTIONARY_COLUMNS as the store writes them (STORED_DTYPES)."""
+    return frame.with_columns(pl.col(DICTIONARY_COLUMNS).cast(STORE_CATEGORICAL))
 
 
 def place(column: str) -> pl.Expr:

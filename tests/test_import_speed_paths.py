@@ -29,7 +29,7 @@ from amnstats.schema import scan_store
 
 
 def _same_table(a: read.RawTable, b: read.RawTable) -> None:
-    assert a.cells.equals(b.cells)
+    assert a.cells.cast(pl.String).equals(b.cells.cast(pl.String))  # the same texts (in categories of their own)
     assert a.headers == b.headers
     assert a.row_numbers.to_list() == b.row_numbers.to_list()
     assert (a.header_rows, a.skipped, a.notes, a.encoding, a.separator) == \
@@ -53,7 +53,7 @@ SAMPLES = {
 def test_polars_split_is_the_line_split(name, codec, monkeypatch):
     data = SAMPLES[name].encode(codec)
     fast = read_table(data, "fil.csv")
-    monkeypatch.setattr(read, "_grid_polars", lambda buf, sep, width: None)  # the line-by-line split
+    monkeypatch.setattr(read, "_grid_polars", lambda buf, sep, width, dtypes=None: None)  # the line-by-line split
     _same_table(fast, read_table(data, "fil.csv"))
 
 
@@ -97,7 +97,7 @@ def test_wide_lines_later_in_the_file_match_the_line_split(monkeypatch):
     rows = [f"Rinkeby - Kista;{2000 + i};{i}" for i in range(300)] + ["Skärholmen;2023;1;;"]
     data = ("Område;År;Värde\n" + "\n".join(rows) + "\n").encode("utf-8")
     fast = read_table(data, "fil.csv")
-    monkeypatch.setattr(read, "_grid_polars", lambda buf, sep, width: None)
+    monkeypatch.setattr(read, "_grid_polars", lambda buf, sep, width, dtypes=None: None)
     _same_table(fast, read_table(data, "fil.csv"))
 
 
@@ -183,7 +183,7 @@ def test_byte_histogram_counts_only_bytes_outside_printable_ascii():
 def _screen_reference(table: read.RawTable) -> list[Problem]:
     """The cells a plain per-column scan with both patterns flags, checked exactly."""
     out = []
-    cells = table.cells.with_columns(__row=table.row_numbers)
+    cells = table.cells.cast(pl.String).with_columns(__row=table.row_numbers)
     for name in table.columns:
         col = pl.col(name)
         for text, row in cells.filter(col.str.contains(privacy._PREFILTER) | col.str.contains(privacy._EMAIL)) \
@@ -212,13 +212,12 @@ def test_personal_data_screen_finds_what_a_full_scan_finds():
 @pytest.mark.parametrize("hidden", [None, "19811218-9876 (SYNTETISK)", "kontakt: a.b@stad.se"])
 def test_a_long_column_of_repeated_labels_is_screened_by_its_labels(hidden):
     areas = ["Rinkeby-Kista", "Skärholmen", "Hägersten-Älvsjö", "Stockholm"] * 5000
-    if hidden:
-        areas[12_345] = hidden
+    if hidden:  # each distinct text is screened once; every row that holds it is named
+        areas[12_345] = areas[15_000] = hidden
     table = read.RawTable.from_frame(pl.DataFrame({"Område": areas, "Värde": ["1"] * len(areas)}), "fil.csv")
-    assert privacy._few_labels(table.cells["Område"])
     found = [(p.row, p.column) for p in privacy.find_personal_data(table)]
     assert found == [(r, c) for r, c, _ in _screen_reference(table)]
-    assert found == ([(12_347, "Område")] if hidden else [])
+    assert found == ([(12_347, "Område"), (15_002, "Område")] if hidden else [])
 
 # ---------------------------------------------------------------- checks
 

@@ -126,7 +126,7 @@ def test_skolverket_preamble_trailing_separator_footnotes():
     assert sthlm["Kommun"].unique().to_list() == ["Stockholm"]
     assert sthlm["row"].to_list() == [534, 535, 536, 537]
     assert sthlm.filter(pl.col("Typ av huvudman") == "Samtliga")["Elever, årskurs 1-9"].item() == "97 109"
-    values = pl.concat([table.cells[c] for c in table.columns[5:]])
+    values = pl.concat([table.text(c) for c in table.columns[5:]])
     assert (values == ".").sum() == 217 and (values == "..").sum() == 52
     assert any("fotnoter" in n for n in table.notes)
 
@@ -141,7 +141,7 @@ def test_skolverket_two_header_rows_combined():
     assert len(table.columns) == 15  # 5 id columns + 5 per gender, no trailing empty column
     assert table.cells["Kommun"].n_unique() == 290
     assert table.cells.filter(pl.col("Kommun-kod") == "0180").height == 3
-    values = pl.concat([table.cells[c] for c in table.columns[5:]])
+    values = pl.concat([table.text(c) for c in table.columns[5:]])
     assert (values == "~100").sum() > 0 and (values == "..").sum() > 0
 
 
@@ -160,7 +160,7 @@ def test_real_bas_and_pxweb_exports_read():
     assert bas.cells["ålder"][0] == "20–64 år"
     wages = read_table(PX_WAGES.read_bytes(), PX_WAGES.name)
     assert wages.columns[:3] == ["occuptional  (SSYK 2012)", "age", "sex"]
-    assert sum((wages.cells[c] == "..").sum() for c in wages.columns[3:]) == 329
+    assert sum((wages.text(c) == "..").sum() for c in wages.columns[3:]) == 329
 
 
 def test_quoted_cell_with_line_break_keeps_row_numbers_as_excel():

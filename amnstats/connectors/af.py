@@ -168,7 +168,7 @@ def candidates(record: dict, files: dict[str, bytes]) -> pl.DataFrame:
         rows = _match_rows(table, mp["area_column"], mp["areas"], where)
         idx = [i for i, _ in rows]
         value_cols = list(s["columns"])
-        cells = table.cells.select(value_cols)[idx].with_columns(
+        cells = table.cells.select(pl.col(value_cols).cast(pl.String))[idx].with_columns(
             pl.Series(mp["area_column"], [a for _, a in rows], dtype=pl.String))
         if s.get("fractions"):
             value, _status, _bad = parse_values(pl.col("v"))

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from ..normalise import is_constant, normalise, string_codes
+from ..normalise import is_constant, normalise, value_codes
 from ..problems import InputError, Problem
 from .checks import check_observations
 from .mapping import (
@@ -186,7 +186,7 @@ def _validate(result: Prepared, table: RawTable, mapping: Mapping | None, series
     if refused():
         return
     if not is_constant(observations, "group"):  # coded once, for both
-        codes["group"] = string_codes(observations["group"], ordered=True)
+        codes["group"] = value_codes(observations["group"], ordered=True)
     checked = beside.submit(check_observations, observations, filename, codes)
     # Observations come in store order: preview and commit then hold no second, sorted copy.
     ordered = _in_store_order(observations, codes)

@@ -96,7 +96,8 @@ def _additive_rows(obs: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
             return obs.clear(), False
         parts, whole = obs, True
     else:
-        adds = pl.DataFrame({"series": [a[0] for a in additive], "measure": [a[1] for a in additive]})
+        adds = pl.DataFrame({"series": [a[0] for a in additive], "measure": [a[1] for a in additive]},
+                            schema={c: obs.schema[c] for c in ("series", "measure")})  # Categorical as obs
         parts, whole = obs.join(adds, on=["series", "measure"], how="semi"), False
     if parts["value"].null_count():
         return parts.filter(pl.col("value").is_not_null()), False
@@ -108,11 +109,10 @@ def _gender_sums(parts: pl.DataFrame, key: np.ndarray) -> pl.DataFrame:
     exist and kvinnor + män differs from totalt; `_i` is the row of the totalt value. The same
     as grouping by the key text and taking each gender's first value, done with one sort."""
     group, n_groups = _groups(key)
-    gender = parts["gender"]
     value = parts["value"].to_numpy()
     first = {}
     for g in ("kvinnor", "män", "totalt"):
-        rows = (gender == g).arg_true().to_numpy()
+        rows = parts.select(pl.col("gender") == g).to_series().arg_true().to_numpy()
         pos = np.full(n_groups, -1, dtype=np.int64)
         pos[group[rows[::-1]]] = rows[::-1]  # assigned last to first: the first row stays
         first[g] = pos

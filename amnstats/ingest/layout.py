@@ -141,13 +141,21 @@ def _ragged(body: pl.DataFrame, width: int, filename: str) -> int:
 
 def _stripped(grid: pl.DataFrame) -> pl.DataFrame:
     """Cells without surrounding whitespace, null as ''. Which columns have anything to strip is
-    asked first, all columns in one parallel pass; only those are replaced, so a million-row file
+    asked of each column's distinct texts; only those columns are replaced, so a million-row file
     whose cells are clean holds no second copy of them."""
     grid = grid.with_columns(pl.col(c).fill_null("") for c in grid.columns if grid[c].null_count())
-    # stripping only removes characters: the same length in bytes means nothing was stripped
-    changed = grid.select(pl.all().str.strip_chars().str.len_bytes().sum() != pl.all().str.len_bytes().sum()).row(0)
-    strip = [c for c, yes in zip(grid.columns, changed) if yes]
-    return grid.with_columns(pl.col(strip).str.strip_chars()) if strip else grid
+    strip = []
+    for c in grid.columns:
+        distinct = grid[c].unique().cast(pl.String)
+        # stripping only removes characters: the same length in bytes means nothing was stripped
+        if distinct.str.strip_chars().str.len_bytes().sum() != distinct.str.len_bytes().sum():
+            strip.append(c)
+    return grid.with_columns(pl.col(c).cast(pl.String).str.strip_chars().cast(grid.schema[c]) for c in strip)
+
+
+def _is_filled(s: pl.Series) -> pl.Series:
+    """s != '' (a Categorical is compared through an expression)."""
+    return s.to_frame("c").select(pl.col("c") != "").to_series()
 
 
 def _filled_counts(grid: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
@@ -155,7 +163,7 @@ def _filled_counts(grid: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
     Most rows of a large export are filled across: only the rows with an empty cell (titles,
     notes, blank lines) are counted, the others are the full width."""
     columns = grid.get_columns()
-    holes = pl.concat([(s == "").arg_true() for s in columns]).unique().sort() if columns else pl.Series([])
+    holes = pl.concat([(~_is_filled(s)).arg_true() for s in columns]).unique().sort() if columns else pl.Series([])
     if holes.len() * 8 >= grid.height:  # many: every row counted
         return _counted(grid)
     full = pl.Series([len(columns)], dtype=pl.Int64).new_from_index(0, grid.height)
@@ -169,14 +177,14 @@ def _counted(grid: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
     nz = pl.zeros(grid.height, pl.Int32, eager=True)
     w = pl.zeros(grid.height, pl.Int32, eager=True)
     for i, s in enumerate(grid.get_columns(), start=1):
-        filled = s != ""
+        filled = _is_filled(s)
         nz += filled.cast(pl.Int32)
         w = w.zip_with(~filled, pl.Series([i], dtype=pl.Int32).new_from_index(0, grid.height))
     return nz.cast(pl.Int64).alias("__nz"), w.cast(pl.Int64).alias("__w")
 
 
 def find_table(grid: pl.DataFrame, row_numbers: pl.Series, filename: str) -> Layout:
-    """Locate header and data rows in `grid` (String columns, one row per file record)."""
+    """Locate header and data rows in `grid` (String or Categorical columns, one row per file record)."""
     cols = grid.columns
     grid = _stripped(grid)
     grid = grid.with_columns(row_numbers.alias("__row"), *_filled_counts(grid))
@@ -224,7 +232,7 @@ def find_table(grid: pl.DataFrame, row_numbers: pl.Series, filename: str) -> Lay
     header_width = max((i + 1 for i, lv in enumerate(headers) if any(lv)), default=0)
     width = _ragged(body, header_width, filename)
     headers = [tuple(lv) for lv in headers[:width]] + [("",) * levels_n] * max(0, width - len(headers))
-    keep = [i for i in range(width) if any(headers[i]) or body[cols[i]].ne("").any()]
+    keep = [i for i in range(width) if any(headers[i]) or _is_filled(body[cols[i]]).any()]
     headers = [headers[i] for i in keep]
     cells = body.select([pl.col(cols[i]).alias(n) for i, n in zip(keep, _names(headers))])
     return Layout(cells, headers, body["__row"].cast(pl.Int64).rename("row"),

@@ -232,8 +232,8 @@ def values_look_like_fractions(table: RawTable, mapping: Mapping) -> bool:
     if not cols or any(says_percent(_full(table.header(c))) for c in cols):
         return False
     value, _status, _invalid = parse_values(pl.col("v"))
-    vals = table.cells.select(pl.concat_list(cols).alias("v")).explode("v").select(value.alias("x"))["x"]
-    vals = vals.drop_nulls()
+    distinct = pl.concat([table.cells[c].unique().cast(pl.String) for c in cols])  # each text once
+    vals = distinct.to_frame("v").select(value.alias("x"))["x"].drop_nulls()
     return vals.len() > 0 and bool(((vals >= 0) & (vals <= 1)).all()) and bool(((vals > 0) & (vals < 1)).any())
 
 
@@ -452,6 +452,7 @@ def check(mapping: Mapping, table: RawTable) -> list[Problem]:
 def _joined(parts: list[pl.Expr]) -> pl.Expr:
     if len(parts) == 1:
         return parts[0]
+    parts = [p.cast(pl.String) for p in parts]  # a table's cells are Categoricals of their own
     return pl.concat_list(parts).list.eval(pl.element().filter(pl.element() != "")).list.join(", ")
 
 
@@ -492,8 +493,8 @@ def apply(table: RawTable, mapping: Mapping, *, dataset_id: str, raw_file: str, 
     base = pl.DataFrame([*(table.cells[c] for c in ids), table.row_numbers.alias(_ROW)])
     if mapping.wide:
         cols = mapping.wide.columns
-        melted = (
-            pl.concat([base, table.cells.select(cols)], how="horizontal")
+        melted = (  # as text: each column's cells are a Categorical of their own
+            pl.concat([base, table.cells.select(pl.col(cols).cast(pl.String))], how="horizontal")
             .unpivot(index=[*ids, _ROW], on=cols, variable_name=_COLUMN, value_name=_VALUE)
         )
         levels = {_COLUMN: cols, _ORDER: list(range(len(cols)))}
@@ -509,10 +510,11 @@ def apply(table: RawTable, mapping: Mapping, *, dataset_id: str, raw_file: str, 
     if mapping.period_year.is_set:
         year = _joined([pl.col(c) for c in mapping.period_year.columns]) if mapping.period_year.columns \
             else pl.lit(mapping.period_year.constant or "")
+        period, year = period.cast(pl.String), year.cast(pl.String)
         period = pl.when(period.str.contains(r"\d{4}")).then(period).otherwise(period + pl.lit(" ") + year)
     text = pl.col(_VALUE).fill_null("")
     if mapping.values_are_fractions and _is_share_measure(mapping.series, mapping.measure):
-        text = _scaled(text)
+        text = _scaled(text.cast(pl.String))
     # the row number is kept as a number, and appended to source and source_label when they are
     # read (schema.with_places): not two strings per row
     prefix = f"uploads/{raw_file}#sha256={file_hash[:12]};kolumn="

@@ -88,29 +88,21 @@ def _could_match(cells: pl.Series) -> pl.Series:
     return (cells.str.len_bytes() >= 10) | cells.str.contains("@", literal=True)
 
 
-def _few_labels(cells: pl.Series) -> bool:
-    """A long column of repeated labels (areas, months, genders): screening its distinct values
-    says whether any cell can match, at a fraction of screening every cell."""
-    return cells.len() > 10_000 and cells.head(2000).n_unique() <= 200
-
-
 def _screen(cells: pl.Series, rows: pl.Series) -> pl.DataFrame:
-    """(text, row) of the cells the cheap pattern flags, in file order. Only cells that could
-    match are searched; short numbers, codes and labels, most of a file, are passed over with
-    two cheap vectorised tests. A column of repeated labels is first screened by its distinct
-    values: when none matches, no cell does (the usual case); else every cell is, for the rows."""
+    """(text, row) of the cells the cheap pattern flags, in file order. Each distinct text is
+    screened once (a table's cells are Categoricals): short numbers, codes and labels, most of a
+    file, are passed over with two cheap vectorised tests, the rest searched; only when a text is
+    flagged are its rows looked up."""
     empty = pl.DataFrame({"text": [], "row": []}, schema={"text": pl.String, "row": pl.Int64})
-    if _few_labels(cells):
-        labels = cells.unique()
-        if not labels.filter(_could_match(labels)).str.contains(_SCREEN).any():
-            return empty
-    where = _could_match(cells).arg_true()
-    if where.is_empty():
+    if not isinstance(cells.dtype, pl.Categorical):
+        cells = cells.cast(pl.Categorical(pl.Categories.random()))
+    distinct = cells.unique().cast(pl.String)
+    flagged = distinct.filter(_could_match(distinct))
+    flagged = flagged.filter(flagged.str.contains(_SCREEN))
+    if flagged.is_empty():
         return empty
-    if where.len() < cells.len():
-        cells, rows = cells.gather(where), rows.gather(where)
-    hit = cells.str.contains(_SCREEN)
-    return pl.DataFrame({"text": cells.filter(hit), "row": rows.filter(hit)})
+    hit = cells.to_frame("c").select(pl.col("c").cast(pl.String).is_in(flagged.implode())).to_series()
+    return pl.DataFrame({"text": cells.filter(hit).cast(pl.String), "row": rows.filter(hit)})
 
 
 def find_personal_data(table: RawTable) -> list[Problem]:

@@ -1,4 +1,4 @@
-"""Reading an uploaded export: bytes of a CSV or Excel file in, a `RawTable` of text cells out.
+"""Reading an uploaded export: bytes of a CSV or Excel file in, a `RawTable` of cells out.
 
 `read_table(data, filename)` accepts what analysts really have: CSV with `;`, `,` or tab
 (sniffed), UTF-8 with or without BOM, Windows-1252/Latin-1, title lines above the header, a
@@ -42,9 +42,11 @@ class _TooWide(Exception):
 
 @dataclass
 class RawTable:
-    """A table as read from a file, every cell still text.
+    """A table as read from a file, every cell still its text.
 
-    `cells` has one String column per table column, named by a unique label built from the
+    `cells` has one column per table column, a Categorical of its own categories (each distinct
+    text held once: a million rows of labels cost 4 bytes a cell; see `text` for String), named
+    by a unique label built from the
     header levels ("Kvinna | 2023" for two rows, "kolumn 3" when the header is empty);
     `headers[i]` holds the levels of column i, top row first. `row_numbers[j]` is the file row
     (1-based, as Excel shows it) of data row j.
@@ -66,6 +68,10 @@ class RawTable:
     def columns(self) -> list[str]:
         return self.cells.columns
 
+    def text(self, column: str) -> pl.Series:
+        """The cells of `column` as String (a copy of every cell: for small tables and samples)."""
+        return self.cells[column].cast(pl.String)
+
     @property
     def n_levels(self) -> int:
         return len(self.headers[0]) if self.headers else 1
@@ -82,9 +88,20 @@ class RawTable:
     @classmethod
     def from_frame(cls, frame: pl.DataFrame, filename: str = "tabell", first_row: int = 2) -> RawTable:
         """A one-header table from a DataFrame (tests, benchmarks, programmatic uploads)."""
-        cells = frame.select(pl.all().cast(pl.String).fill_null(""))
+        cells = as_codes(frame.select(pl.all().cast(pl.String).fill_null("")))
         rows = pl.int_range(first_row, first_row + frame.height, eager=True, dtype=pl.Int64).rename("row")
         return cls(filename, cells, [(c,) for c in cells.columns], rows, header_rows=(first_row - 1,))
+
+
+def as_codes(grid: pl.DataFrame) -> pl.DataFrame:
+    """Every column of `grid` as a Categorical of its own categories, as a RawTable holds cells."""
+    return grid.with_columns(pl.col(c).cast(_coded()) for c, dtype in grid.schema.items()
+                             if not isinstance(dtype, pl.Categorical))
+
+
+def _coded() -> pl.Categorical:
+    """A Categorical of new categories (freed with the last column that uses them)."""
+    return pl.Categorical(pl.Categories.random())
 
 
 def _refuse(filename: str, message: str, row: int | None = None) -> InputError:
@@ -196,13 +213,15 @@ def _head_lines(buf: bytes, n: int) -> list[str]:
 _CONTROL = bytes(b for b in range(32) if b not in b"\t\r\n")
 
 
-def _grid_polars(buf: bytes, sep: str, width: int) -> pl.DataFrame | None:
-    """No quotes in the file: polars' CSV reader splits the UTF-8 bytes into `width` String
-    columns, the same cells as _grid_fast (a missing field is empty, a blank line a blank row).
-    None when a line has more fields than `width` (the caller then splits line by line)."""
+def _grid_polars(buf: bytes, sep: str, width: int, dtypes: list | None = None) -> pl.DataFrame | None:
+    """No quotes in the file: polars' CSV reader splits the UTF-8 bytes into `width` columns, the
+    same cells as _grid_fast (a missing field is empty, a blank line a blank row), each of its
+    `dtypes` (String, or the Categorical every piece of the file shares). None when a line has
+    more fields than `width` (the caller then splits line by line)."""
     try:
         grid = pl.read_csv(buf, has_header=False, separator=sep, quote_char=None, comment_prefix=None,
-                           schema={f"c{i}": pl.String for i in range(width)}, missing_columns="insert",
+                           schema={f"c{i}": dtypes[i] if dtypes else pl.String for i in range(width)},
+                           missing_columns="insert",
                            empty_string_is_null=False, truncate_ragged_lines=False, raise_if_empty=False,
                            eol_char="\n")
     except pl.exceptions.PolarsError:  # "found more fields than defined in 'Schema'", or anything odd
@@ -244,6 +263,7 @@ def _read_text(data: bytes, filename: str, progress: Progress | None) -> tuple[p
         except _TooWide as exc:
             raise _refuse(filename, f"filen ser inte ut att vara en tabell ({exc.args[0]} kolumner). "
                                     "Inget har sparats.") from None
+        grid = as_codes(grid)
     return grid, encoding, sep, notes
 
 
@@ -257,11 +277,12 @@ def _grid_pieces(first: bytes, rest, sep: str, width: int) -> tuple[pl.DataFrame
     holds quotes, a NUL or a line wider than `width`; the number of pieces). Each piece is split
     in a thread while the next is transcoded (`rest` transcodes as it is iterated), and let go
     once it is split."""
+    dtypes = [_coded() for _ in range(width)]  # the cells as codes, each column's own, in every piece
     with ThreadPoolExecutor(max_workers=1) as splitter:
-        grids = [splitter.submit(_grid_plain, first, sep, width)]
+        grids = [splitter.submit(_grid_plain, first, sep, width, dtypes)]
         del first
         for piece in rest:
-            grids.append(splitter.submit(_grid_plain, _newlines(piece), sep, width))
+            grids.append(splitter.submit(_grid_plain, _newlines(piece), sep, width, dtypes))
         parts = [g.result() for g in grids]
     if any(p is None for p in parts):
         return None, len(parts)
@@ -270,9 +291,9 @@ def _grid_pieces(first: bytes, rest, sep: str, width: int) -> tuple[pl.DataFrame
     return (parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")).rechunk(), len(parts)
 
 
-def _grid_plain(buf: bytes, sep: str, width: int) -> pl.DataFrame | None:
+def _grid_plain(buf: bytes, sep: str, width: int, dtypes: list) -> pl.DataFrame | None:
     """_grid_polars for text without quotes or NUL (None otherwise)."""
-    return _grid_polars(buf, sep, width) if b'"' not in buf and b"\x00" not in buf else None
+    return _grid_polars(buf, sep, width, dtypes) if b'"' not in buf and b"\x00" not in buf else None
 
 
 def _read_excel(data: bytes, filename: str, sheet: str | int | None) -> tuple[pl.DataFrame, str, list[str]]:
@@ -303,7 +324,7 @@ def _read_excel(data: bytes, filename: str, sheet: str | int | None) -> tuple[pl
     frame = frame.rename(dict(zip(frame.columns, [f"c{i}" for i in range(frame.width)])))
     # Whole dates come as '2023-01-31 00:00:00'; the time part is noise.
     frame = frame.with_columns(pl.all().str.replace(r"^(\d{4}-\d\d-\d\d) 00:00:00$", "$1"))
-    return frame, names[index], names
+    return as_codes(frame), names[index], names
 
 
 def _layout(grid: pl.DataFrame, filename: str):

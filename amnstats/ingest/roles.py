@@ -105,8 +105,8 @@ class Profile:
 
 
 def profile(cells: pl.Series, label: str, sample: int = 2000) -> Profile:
-    filled = cells.filter(cells != "")
-    head = filled.head(sample)
+    filled = cells.filter(cells.to_frame("c").select(pl.col("c") != "").to_series())
+    head = filled.head(sample).cast(pl.String)
     if head.len() == 0:
         return Profile(label, 0, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
     _value, _status, invalid = parse_values(pl.col("v"))

@@ -76,7 +76,7 @@ def from_builds(processed_dir: Path | None, keys: dict[str, str]) -> dict[str, p
     build may have marked some rows as repeated by another source; as the import turned into
     them, every one is preferred, none in conflict."""
     from ..build import verify_build
-    from ..schema import STORED_SCHEMA, scan_store
+    from ..schema import STORED_SCHEMA, as_stored, scan_store
 
     found: dict[str, pl.DataFrame] = {}
     if processed_dir is None or not processed_dir.exists():
@@ -99,6 +99,7 @@ def from_builds(processed_dir: Path | None, keys: dict[str, str]) -> dict[str, p
             continue
         if rows.schema != STORED_SCHEMA:
             continue
+        rows = as_stored(rows)
         parts = ({next(iter(here)): rows} if len(here) == 1 else
                  {i: part for (i,), part in rows.partition_by("dataset", as_dict=True, maintain_order=True).items()})
         found.update({i: part for i, part in parts.items() if part.height == here[i]})
@@ -159,7 +160,7 @@ def forget() -> None:
 
 
 def _read_cache(path: Path) -> pl.DataFrame | None:
-    from ..schema import STORED_SCHEMA
+    from ..schema import STORED_DTYPES
 
     if (hit := _memo.pop(str(path), None)) is not None:  # taken, not kept: the build holds it now
         return hit
@@ -167,7 +168,7 @@ def _read_cache(path: Path) -> pl.DataFrame | None:
         obs = _read_cache_file(path)
     except (FileNotFoundError, OSError, ValueError, pl.exceptions.PolarsError):
         return None
-    return obs if obs.schema == STORED_SCHEMA else None
+    return obs if obs.schema == STORED_DTYPES else None
 
 
 _CONSTANTS = b"amnstats.constants"
@@ -181,6 +182,8 @@ def _constant_value(df: pl.DataFrame, column: str):
     if not is_constant(df, column):
         return None
     dtype, value = df.schema[column], first_value(df, column)
+    if isinstance(dtype, pl.Categorical):  # read back as the store's dictionary (_read_cache_file)
+        dtype = pl.String
     if dtype == pl.Date:
         return ["date", value.isoformat()]
     for json_dtype, kind in _JSON_TYPES.items():
@@ -195,7 +198,8 @@ def _write_cache_file(observations: pl.DataFrame, path: Path) -> None:
     import pyarrow.parquet as pq
 
     constants = {c: v for c in observations.columns if (v := _constant_value(observations, c)) is not None}
-    table = observations.drop(list(constants)).rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
+    # (oldest: pyarrow writes no dictionary of string views)
+    table = observations.drop(list(constants)).rechunk().to_arrow(compat_level=pl.CompatLevel.oldest())
     table = table.replace_schema_metadata({_CONSTANTS: json.dumps(constants, ensure_ascii=False).encode()})
     # Only this code reads it, whole: no column statistics (nothing to skip), no dictionary for
     # values and row numbers (nearly unique). The store itself is written as before.
@@ -209,20 +213,23 @@ def _read_cache_file(path: Path) -> pl.DataFrame:
 
     import pyarrow.parquet as pq
 
-    from ..schema import STORED_SCHEMA
+    from ..schema import DICTIONARY_COLUMNS, STORED_SCHEMA, as_stored
 
     meta = pq.read_schema(path).metadata or {}
     constants = json.loads(meta.get(_CONSTANTS, b"{}"))
     obs = pl.read_parquet(path)
+    # its dictionaries come back in categories of their own: as the build holds them
+    obs = obs.cast({c: pl.String for c in DICTIONARY_COLUMNS if c in obs.columns})
     if not constants:
-        return obs
+        return as_stored(obs) if obs.columns == STORED_SCHEMA.names() else obs
     add = []
     for name, (kind, value) in constants.items():
         if kind == "date":
             add.append(pl.lit(dt.date.fromisoformat(value), dtype=pl.Date).alias(name))
         else:
             add.append(pl.lit(value, dtype=next(d for d in _JSON_TYPES if str(d) == kind)).alias(name))
-    return obs.with_columns(add).select([c for c in STORED_SCHEMA.names() if c in obs.columns or c in constants])
+    obs = obs.with_columns(add).select([c for c in STORED_SCHEMA.names() if c in obs.columns or c in constants])
+    return as_stored(obs) if obs.columns == STORED_SCHEMA.names() else obs
 
 
 def load(raw_dir: Path, processed_dir: Path | None = None) -> SourceBatch:
