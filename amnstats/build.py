@@ -308,7 +308,8 @@ def sort_order(df: pl.DataFrame, by: list[str], descending: list[bool] | None = 
         if df.schema[c].is_integer() and df.select(pl.col(c).is_null().all()).item():
             continue  # null on every row (source_row of a report)
         s = df[c]
-        if word is not None and s.dtype == pl.String and s.head(1000).n_unique() > 500:
+        text = s.dtype == pl.String or isinstance(s.dtype, pl.Categorical)
+        if word is not None and text and s.head(1000).n_unique() > 500:
             # The order so far; when it leaves no ties, the rest cannot change it.
             keys = [w.to_numpy() for w in (*words, word)]
             order = _lexsort(keys)
@@ -354,7 +355,8 @@ def _mark_preferred(obs: pl.DataFrame, datasets: list[dict]) -> pl.DataFrame:
     key = list(KEY_COLUMNS)
     obs = sorted_frame(
         obs.join(dates, on="dataset", how="left")
-        .with_columns(_line=pl.col("source").str.extract(r"#L(\d+)$").cast(pl.Int64).fill_null(0),
+        .with_columns(_line=pl.col("source").cast(pl.String).str.extract(r"#L(\d+)$").cast(pl.Int64)
+                      .fill_null(0),
                       _approx=pl.col("status") == "approximate"),
         [*key, "_approx", "_date", "dataset", "_line", "source", SOURCE_ROW.name],
         descending=[False] * len(key) + [False, True, False, False, False, False], nulls_last=True,

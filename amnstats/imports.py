@@ -108,6 +108,9 @@ def _write_record(record: dict) -> None:
     _write_atomic(uploads_dir() / record["id"] / RECORD, _record_bytes(record))
 
 
+CHANGES = pl.Enum(["ny", "ändrad", "oförändrad"])  # a diff's `change`: one byte a value, not a string
+
+
 def preview(prepared: Prepared, current: pl.DataFrame) -> pl.DataFrame:
     """What the import would change, per value: `change` is ny, ändrad or oförändrad,
     with the current value beside the new one. In the observations' (store) order."""
@@ -128,18 +131,21 @@ def diff(observations: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
            .select(*KEY_COLUMNS, pl.col("value").alias("old_value"), pl.col("source_label").alias("old_source"))
            .unique(KEY_COLUMNS, keep="first", maintain_order=True)  # one per key, as a build makes it
            .cast({c: new.schema[c] for c in KEY_COLUMNS}))  # text as the observations hold it (Categorical)
-    old_value = pl.Series("old_value", dtype=pl.Float64).extend_constant(None, new.height)
-    old_source = pl.Series("old_source", dtype=pl.String).extend_constant(None, new.height)
+    # no current value for any key (a new series, new periods): null and "ny" are one value each
+    old_value: pl.Series | pl.Expr = pl.lit(None, dtype=pl.Float64).alias("old_value")
+    old_source: pl.Series | pl.Expr = pl.lit(None, dtype=pl.String).alias("old_source")
     if cur.height and (near := new["period"].is_in(cur["period"].unique().implode(), nulls_equal=True)).any():
         rows = near.arg_true()
         hits = (new[rows].select(KEY_COLUMNS).with_columns(_i=rows)
                 .join(cur, on=list(KEY_COLUMNS), how="inner", nulls_equal=True))
-        old_value = old_value.scatter(hits["_i"], hits["old_value"])
-        old_source = old_source.scatter(hits["_i"], hits["old_source"])
+        old_value = pl.Series("old_value", dtype=pl.Float64).extend_constant(None, new.height).scatter(
+            hits["_i"], hits["old_value"])
+        old_source = pl.Series("old_source", dtype=pl.String).extend_constant(None, new.height).scatter(
+            hits["_i"], hits["old_source"])
     same = (pl.col("old_value") == pl.col("new_value")) | (pl.col("old_value").is_null() & pl.col("new_value").is_null())
     return new.with_columns(old_value, old_source).with_columns(
         change=pl.when(pl.col("old_source").is_null()).then(pl.lit("ny"))
-        .when(same).then(pl.lit("oförändrad")).otherwise(pl.lit("ändrad"))
+        .when(same).then(pl.lit("oförändrad")).otherwise(pl.lit("ändrad")).cast(CHANGES)
     )
 
 

@@ -57,12 +57,13 @@ KEY_COLUMNS = ("series", "measure", "period", "gender", "area", "group", "kind",
 OBSERVATION_SCHEMA = pl.Schema({f.name: f.dtype for f in OBSERVATION_FIELDS})
 OBSERVATION_COLUMNS = tuple(OBSERVATION_SCHEMA.names())
 
-# How observations.parquet stores the text columns with few distinct values: as dictionaries
-# (polars Categoricals of one named set of categories). Writing a Categorical's dictionary
-# does not hash every value again, and a column that is the same on every row of an upload
-# (status, note, ...) is cast as one value. Read the store with scan_store: it gives String.
-DICTIONARY_COLUMNS = tuple(f.name for f in OBSERVATION_FIELDS
-                           if f.dtype == pl.String() and f.name not in ("source", "source_label"))
+# How observations.parquet stores its text columns: as dictionaries (polars Categoricals of one
+# named set of categories). Writing a Categorical's dictionary does not hash every value again,
+# and a column that is the same on every row of an upload (status, note, ...) is cast as one
+# value. An upload's source is one text per column (its row is source_row), so source and
+# source_label repeat too: a report's are one per line, a few thousand in all. Read the store
+# with scan_store: it gives String.
+DICTIONARY_COLUMNS = tuple(f.name for f in OBSERVATION_FIELDS if f.dtype == pl.String())
 STORE_CATEGORIES = "amnstats-store"
 STORE_CATEGORICAL = pl.Categorical(pl.Categories(STORE_CATEGORIES))
 # What normalise returns and the build holds: STORED_SCHEMA with DICTIONARY_COLUMNS as the store
@@ -71,14 +72,16 @@ STORED_DTYPES = pl.Schema({n: STORE_CATEGORICAL if n in DICTIONARY_COLUMNS else 
 
 
 def as_stored(frame: pl.DataFrame) -> pl.DataFrame:
-    """`frame` (STORED_SCHEMA) with DICTIONARY_COLUMNS as the store writes them (STORED_DTYPES)."""
-    return frame.with_columns(pl.col(DICTIONARY_COLUMNS).cast(STORE_CATEGORICAL))
+    """`frame` (STORED_SCHEMA) with DICTIONARY_COLUMNS as the store writes them (STORED_DTYPES).
+    Columns already so are left alone (a cast to the same Categorical would copy them)."""
+    cast = [c for c in DICTIONARY_COLUMNS if frame.schema[c] != STORE_CATEGORICAL]
+    return frame.with_columns(pl.col(cast).cast(STORE_CATEGORICAL)) if cast else frame
 
 
 def place(column: str) -> pl.Expr:
     """`source` or `source_label` of STORED_SCHEMA whole: the row appended where source_row is set."""
-    row = pl.col(SOURCE_ROW.name).cast(pl.String)
-    return pl.when(row.is_null()).then(pl.col(column)).otherwise(pl.col(column) + row).alias(column)
+    row, text = pl.col(SOURCE_ROW.name).cast(pl.String), pl.col(column).cast(pl.String)
+    return pl.when(row.is_null()).then(text).otherwise(text + row).alias(column)
 
 
 def with_places(frame):

@@ -128,9 +128,9 @@ def prepare(
     page's first look), so a new mapping neither reads the file again nor holds a second copy.
     Never raises for bad input; see Prepared.status."""
     # Two independent steps at a time (hashlib, polars and numpy release the GIL): the file's
-    # hash beside its reading, the personal-data screen beside mapping and validation, the checks
-    # beside the store order. A file with personal data is refused whatever the other step found;
-    # once the screen has found it, the other step stops at its next stage.
+    # hash beside its reading, the personal-data screen beside mapping and validation. A file
+    # with personal data is refused whatever the other step found; once the screen has found it,
+    # the other step stops at its next stage.
     with ThreadPoolExecutor(max_workers=1) as beside:
         hashing = beside.submit(lambda: hashlib.sha256(data).hexdigest())
         if table is None:
@@ -143,7 +143,7 @@ def prepare(
         screened = beside.submit(find_personal_data, table)
         error = None
         try:
-            _validate(result, table, mapping, series, measure, dataset_id, beside,
+            _validate(result, table, mapping, series, measure, dataset_id,
                       refused=lambda: screened.done() and bool(screened.result()))
         except Exception as exc:  # noqa: BLE001 - raised again below unless the file is refused anyway
             error = exc
@@ -159,7 +159,7 @@ def prepare(
 
 
 def _validate(result: Prepared, table: RawTable, mapping: Mapping | None, series: str, measure: str,
-              dataset_id: str | None, beside: ThreadPoolExecutor, refused: Callable[[], bool]) -> None:
+              dataset_id: str | None, refused: Callable[[], bool]) -> None:
     """Map and validate `table` into `result` (status needs_mapping, invalid or ready). Returns
     early, `result` unfinished, when `refused()` says the file is refused anyway."""
     filename, file_hash = result.filename, result.file_hash
@@ -187,17 +187,17 @@ def _validate(result: Prepared, table: RawTable, mapping: Mapping | None, series
         return
     if not is_constant(observations, "group"):  # coded once, for both
         codes["group"] = value_codes(observations["group"], ordered=True)
-    checked = beside.submit(check_observations, observations, filename, codes)
-    # Observations come in store order: preview and commit then hold no second, sorted copy.
-    ordered = _in_store_order(observations, codes)
-    errors, result.warnings = checked.result()
+    errors, result.warnings = check_observations(observations, filename, codes)
     if errors:
         result.status, result.problems = "invalid", errors
         return
-    result.status, result.observations = "ready", ordered
+    # Observations come in store order: preview and commit then hold no second, sorted copy. The
+    # checks first, then the sort: their working memory is not held at the same time, and the
+    # sort takes the observations column by column (the frame is emptied).
+    result.status, result.observations = "ready", _in_store_order(observations, codes)
 
 
 def _in_store_order(observations: pl.DataFrame, known: dict) -> pl.DataFrame:
     from ..sources.uploads import in_store_order  # imported here: the sources import this package
 
-    return in_store_order(observations, known)
+    return in_store_order(observations, known, consume=True)

@@ -25,7 +25,7 @@ _COLUMN = r";kolumn=(.*);rad=$"
 def _with_place(obs: pl.DataFrame) -> pl.DataFrame:
     return obs.with_columns(
         _row=pl.col(SOURCE_ROW.name).cast(pl.Int64),
-        _column=pl.col("source").str.extract(_COLUMN, 1).fill_null(""),
+        _column=pl.col("source").cast(pl.String).str.extract(_COLUMN, 1).fill_null(""),
     )
 
 
