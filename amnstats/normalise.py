@@ -57,7 +57,7 @@ def only_measure(df: pl.DataFrame) -> tuple[str, str] | None:
 
 
 def string_codes(s: pl.Series, ordered: bool = False) -> tuple[pl.Series, int] | None:
-    """Dense UInt64 codes 0..n-1 of a String column without nulls (equal strings, equal codes)
+    """Dense UInt32 codes 0..n-1 of a String column without nulls (equal strings, equal codes)
     and n; `ordered`: codes sort as the strings do (UTF-8 byte order, as polars sorts). One
     cast to a Categorical with its own categories, far cheaper than hashing the strings twice
     (unique, then replace). None when the column has nulls."""
@@ -72,16 +72,16 @@ def categorical_codes(cat: pl.Series, ordered: bool = False) -> tuple[pl.Series,
     if cat.null_count():
         return None
     if cat.len() == 0:
-        return pl.Series(cat.name, [], dtype=pl.UInt64), 0
+        return pl.Series(cat.name, [], dtype=pl.UInt32), 0
     phys = cat.to_physical()
     bound = int(phys.max()) + 1  # the codes are below this (dense in practice)
     if not ordered:
-        return phys.cast(pl.UInt64), bound
+        return phys.cast(pl.UInt32), bound
     uniq = cat.unique()
-    lut = np.zeros(bound, dtype=np.uint64)
+    lut = np.zeros(bound, dtype=np.uint32)
     lut[uniq.to_physical().to_numpy()[uniq.cast(pl.String).arg_sort().to_numpy()]] = np.arange(
-        uniq.len(), dtype=np.uint64)
-    return pl.Series(cat.name, lut[phys.to_numpy()], dtype=pl.UInt64), uniq.len()
+        uniq.len(), dtype=np.uint32)
+    return pl.Series(cat.name, lut[phys.to_numpy()], dtype=pl.UInt32), uniq.len()
 
 
 def _column_code(df: pl.DataFrame, column: str) -> tuple[pl.Series, int] | None:
@@ -89,13 +89,14 @@ def _column_code(df: pl.DataFrame, column: str) -> tuple[pl.Series, int] | None:
     if df.schema[column].is_float():
         return None  # -0.0 == 0.0 and NaN: left to polars
     if is_constant(df, column):
-        return pl.Series([], dtype=pl.UInt64), 1
+        return pl.Series([], dtype=pl.UInt32), 1
     return value_codes(df[column])
 
 
 def value_codes(s: pl.Series, ordered: bool = False) -> tuple[pl.Series, int] | None:
-    """Dense UInt64 codes of a String, integer, date or boolean column without nulls, and how
-    many there can be (None otherwise); `ordered`: codes sort as the values do."""
+    """Dense codes (UInt32, or UInt64 for a wide range of integers) of a String, integer, date or
+    boolean column without nulls, and how many there can be (None otherwise); `ordered`: codes
+    sort as the values do. Half a million-row column's codes are 4 MB, not 8."""
     if s.dtype == pl.String:
         return string_codes(s, ordered=ordered)
     if isinstance(s.dtype, pl.Categorical):
@@ -103,7 +104,8 @@ def value_codes(s: pl.Series, ordered: bool = False) -> tuple[pl.Series, int] | 
     if (s.dtype.is_temporal() or s.dtype.is_integer() or s.dtype == pl.Boolean) and not s.null_count():
         p = s.to_physical().cast(pl.Int64)
         lo = p.min()
-        return (p - lo).cast(pl.UInt64), int(p.max() - lo) + 1
+        card = int(p.max() - lo) + 1
+        return (p - lo).cast(pl.UInt32 if card <= 2**32 else pl.UInt64), card
     return None
 
 
@@ -114,7 +116,7 @@ def pack_code(words: list, word, room: int, code, card: int):
         return word * card + code, room // card
     if word is not None:
         words.append(word.alias(f"_w{len(words)}"))
-    return code, (2**63 - 1) // max(card, 1)
+    return code.cast(pl.UInt64), (2**63 - 1) // max(card, 1)  # a word is 64-bit; codes may be 32
 
 
 def packed_codes(df: pl.DataFrame, columns: list[str], memo: dict | None = None) -> list[pl.Series] | None:
@@ -173,7 +175,7 @@ def _per_label(df: pl.DataFrame, column: str, fn, schema: dict[str, pl.DataType]
     if is_constant(df, column):
         out = fn(first_value(df, column))
         if codes_out is not None:
-            codes_out[column] = (pl.Series([], dtype=pl.UInt64), 1)
+            codes_out[column] = (pl.Series([], dtype=pl.UInt32), 1)
         return [pl.lit(out[i] if out is not None else None, dtype=dtype).alias(name)
                 for i, (name, dtype) in enumerate(schema.items())]
     values = df[column]
@@ -206,8 +208,8 @@ def _ordered_codes(value_of_code: list, cat: pl.Series) -> tuple[pl.Series, int]
     ordered=True) would give for the output column, without hashing its million values again."""
     distinct = sorted({v for v in value_of_code if v is not None})
     rank = {v: i for i, v in enumerate(distinct)}
-    lut = np.array([rank.get(v, 0) for v in value_of_code], dtype=np.uint64)
-    return pl.Series(lut[cat.to_physical().to_numpy()], dtype=pl.UInt64), len(distinct)
+    lut = np.array([rank.get(v, 0) for v in value_of_code], dtype=np.uint32)
+    return pl.Series(lut[cat.to_physical().to_numpy()], dtype=pl.UInt32), len(distinct)
 
 
 def _measures_frame(cat: dict) -> pl.DataFrame:

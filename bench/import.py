@@ -12,7 +12,7 @@ Kista"), one value per row (Stadsdelsområde;Månad;Kön;Utbildningsform;Helårs
 helårsplatser; 14 areas x 100 groups x 240 months x 3 genders; totalt = kvinnor + män).
 
 Each run is a fresh process on a fresh copy of data/raw with the embedded store built, so
-peak memory (ru_maxrss) belongs to that path alone:
+peak memory (VmHWM) belongs to that path alone:
 
 amnstats  prepare() (read, personal-data screening, mapping, validation, normalisation,
           duplicate and gender-sum checks) -> imports.preview() against the current store ->
@@ -106,6 +106,12 @@ def _rss_mb() -> float:
 
 
 def _peak_mb() -> float:
+    """This process's peak resident memory (VmHWM). Not ru_maxrss: a child started by fork and
+    exec reports at least the RSS its parent had at the fork (the driver holds the generated
+    file), which hid the children's own peaks below some 450 MB until 2026-12-07."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -205,6 +211,7 @@ def run_floor(csv_path: Path) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="amnstats-bench-floor-"))
     import gc
 
+    import amnstats  # noqa: F401 - the same allocator settings as the import (amnstats.memory)
     import numpy  # noqa: F401 - imported before the baseline, as the other paths' libraries are
     import polars  # noqa: F401
 
@@ -336,8 +343,11 @@ def _above(rs: list[dict]) -> float:
 
 def _child(path: str, csv_path: Path) -> tuple[dict, float]:
     t = time.perf_counter()
+    # as a fresh process: without the allocator setting polars put in this process's environment
+    # when generate_csv loaded it (amnstats.memory leaves a setting it finds alone)
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
     proc = subprocess.run([sys.executable, __file__, "--child", path, str(csv_path)], cwd=PROJECT,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:

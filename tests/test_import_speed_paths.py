@@ -371,6 +371,38 @@ def test_store_order_from_the_codes_normalise_gives_is_polars_order():
     assert uploads.in_store_order(shuffled).equals(prepared.observations)
 
 
+def test_normalise_of_cells_as_codes_is_normalise_of_their_text():
+    # an upload's cells come as Categoricals (each distinct text parsed once)
+    c = _candidates([("komvux", "helarsplatser")] * 4)
+    c = pl.concat([c, c.with_columns(value_text=pl.Series(["~12", "1 234,5", "", "x"]), raw_row=pl.Series([6, 7, 8, 9]))])
+    coded = c.with_columns(pl.col(n).cast(pl.Categorical(pl.Categories.random()))
+                           for n in ("period", "gender", "area", "group", "value_text", "note"))
+    text_codes: dict = {}
+    cell_codes: dict = {}
+    assert normalise(coded, codes=cell_codes).equals(normalise(c, codes=text_codes))
+    assert {k: (v[0].to_list(), v[1]) for k, v in cell_codes.items()} == \
+        {k: (v[0].to_list(), v[1]) for k, v in text_codes.items()}
+
+
+def test_store_order_taking_the_frame_gives_the_sorted_frame_and_empties_it():
+    data, mapping = _upload_sample()
+    prepared = ingest.prepare(data, "SYNTETISK.csv", mapping)
+    shuffled = prepared.observations.sample(fraction=1.0, shuffle=True, seed=5)
+    kept = shuffled.clone()
+    assert uploads.in_store_order(shuffled, consume=True).equals(uploads.in_store_order(kept))
+    assert shuffled.width == 0  # every column was taken out once gathered
+    assert uploads.in_store_order(kept).equals(prepared.observations)
+
+
+def test_codes_of_32_bits_are_packed_into_64_bit_words():
+    big = 2**20  # two columns of a million values each: the word needs 40 bits
+    df = pl.DataFrame({"a": np.arange(big, dtype=np.int64) % big, "b": (np.arange(big, dtype=np.int64) * 7) % big})
+    words = packed_codes(df, ["a", "b"])
+    assert len(words) == 1 and words[0].dtype == pl.UInt64
+    assert words[0].n_unique() == df.unique().height == big
+    assert words[0].max() > 2**32
+
+
 def test_normalise_unknown_labels_reported_per_row():
     c = _candidates([("komvux", "helarsplatser")] * 4).with_columns(
         area=pl.Series(["Rinkeby Kisa", "Skärholmen", "Rinkeby Kisa", "Stockholm"]),
@@ -497,6 +529,11 @@ def test_cell_cleaning_and_counts_are_the_plain_expressions():
                                                        for i, f in enumerate(filled)]).cast(pl.Int64))
         assert pl.DataFrame(layout._filled_counts(cells)).equals(expected)
     assert expected["__w"].n_unique() > 3 and set(expected["__nz"]) >= {0, 1, 2}  # the sample varies
+    coded = read.as_codes(grid)  # as a RawTable holds cells: each column a Categorical of its own
+    assert all(isinstance(t, pl.Categorical) for t in coded.dtypes)
+    assert layout._stripped(coded).cast(pl.String).equals(plain)
+    assert pl.DataFrame(layout._filled_counts(layout._stripped(coded))).equals(
+        pl.DataFrame(layout._filled_counts(plain)))
 
 
 def test_filled_counts_of_the_rows_with_holes_equal_counting_every_row():

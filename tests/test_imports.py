@@ -20,7 +20,7 @@ from amnstats import imports, store
 from amnstats.build import build, current_build
 from amnstats.ingest import Mapping, Source, prepare
 from amnstats.problems import InputError
-from amnstats.schema import scan_store
+from amnstats.schema import as_stored, scan_store
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -242,7 +242,13 @@ def test_diff_matches_a_plain_left_join_and_keeps_the_upload_order():
     assert got.drop("change").equals(plain)
     assert got["change"].to_list() == ["oförändrad", "ändrad", "oförändrad", "ny", "ny", "ny", "oförändrad"]
     assert got["old_source"].to_list() == ["rapport A", "rapport B", "rapport C", None, None, None, "rapport D"]
-    assert imports.diff(new, current.head(0))["change"].to_list() == ["ny"] * 7
+    nothing = imports.diff(new, current.head(0))  # no current value: old values one null each
+    assert nothing["change"].to_list() == ["ny"] * 7 and nothing["change"].dtype == imports.CHANGES
+    assert nothing.drop("change").equals(plain.with_columns(old_value=None, old_source=None))
+    # observations as prepare() holds them (the store's dictionaries) against the store as read
+    stored = imports.diff(as_stored(new.with_columns(source_row=pl.lit(None, pl.Int32))), current)
+    assert stored["change"].to_list() == got["change"].to_list()
+    assert stored["old_source"].to_list() == got["old_source"].to_list()
 
 
 def test_cli_import_asks_for_the_series_once_and_names_the_codes(data_dir, tmp_path, capsys):
