@@ -43,6 +43,9 @@ def _import_file(page, base: str, path: Path) -> None:
     choose(page, "matt", "Helårsplatser komvux")
     after_rerun(page, lambda: page.locator(".st-key-hur-group").get_by_text("Kolumn i filen").click(), timeout=180_000)
     choose(page, "kol-group", "Utbildningsform")
+    # a multiselect keeps its list open after a choice, and the open list hides the rest of the
+    # page from the accessibility tree (the Importera button): closed as a keyboard user would
+    page.keyboard.press("Escape")
 
 
 def _open(page, base: str, path: str, settle: float) -> None:

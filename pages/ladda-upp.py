@@ -230,7 +230,7 @@ def preview(result, series: str, measure: str) -> None:
             .with_columns(Version=pl.col("Version").replace_strict({"old_value": "Nu", "new_value": "Efter import"})))
     plot = plot.with_columns(Text=value_texts(plot["Värde"], series, measure))
     chart = alt.Chart(plot).mark_bar().encode(
-        y=alt.Y("Etikett:N", title=None), yOffset="Version:N",
+        y=alt.Y("Etikett:N", title=None, sort=None), yOffset="Version:N",  # in the file's order, not by the text
         x=alt.X("Värde:Q", axis=alt.Axis(labelExpr=charts.axis_format(cat[(series, measure)]))),
         color=alt.Color("Version:N", scale=alt.Scale(domain=["Nu", "Efter import"],
                                                       range=[theme.MUTED, theme.PALETTE[0]])),

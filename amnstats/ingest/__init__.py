@@ -193,7 +193,7 @@ def _validate(result: Prepared, table: RawTable, mapping: Mapping | None, series
         return
     # Observations come in store order: preview and commit then hold no second, sorted copy. The
     # checks first, then the sort: their working memory is not held at the same time, and the
-    # sort takes the observations column by column (the frame is emptied).
+    # sort takes the observations half their columns at a time (the frame is emptied).
     result.status, result.observations = "ready", _in_store_order(observations, codes)
 
 
