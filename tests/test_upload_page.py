@@ -190,6 +190,7 @@ def test_the_rows_read_are_counted_in_swedish(page):
     assert [s.value for s in at.success] == ["1\u00a0200 värden är giltiga."]
     preview = json.loads(at.get("vega_lite_chart")[0].proto.spec)  # new values beside the current ones
     assert "'\u00a0'" in preview["encoding"]["x"]["axis"]["labelExpr"]  # 1 200, not 1,200
+    assert preview["encoding"]["y"]["sort"] is None  # the rows in the file's order, not 'apr' before 'jan'
     at.button[0].click().run()  # Importera
     assert any(s.value.startswith("Importerat: 1\u00a0200 värden") for s in at.success)
     assert any("1\u00a0200 värden" in t.value for t in at.text)  # the import history
