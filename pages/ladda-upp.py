@@ -212,7 +212,9 @@ def show_diff(diff: pl.DataFrame, nothing: str) -> pl.DataFrame:
         Område="area", Kön="gender", Grupp="group").with_columns(
         Nu=value_texts(head["old_value"], head["series"], head["measure"]),
         Ny=value_texts(head["new_value"], head["series"], head["measure"]))
-    st.dataframe(shown.to_pandas(), hide_index=True, width="stretch")
+    # as text: Streamlit shows an empty category of a Categorical (the group of most rows) as 'None'
+    st.dataframe(shown.cast({c: pl.String for c, t in shown.schema.items() if isinstance(t, pl.Categorical)})
+                 .to_pandas(), hide_index=True, width="stretch")
     return changed
 
 
@@ -272,7 +274,7 @@ def upload_section() -> None:
     st.caption(f"Läst: {format_number(len(table.cells))} rader, {format_number(len(table.columns))} kolumner. "
                + " ".join(notes))
     with st.expander("Visa filens första rader"):
-        st.dataframe(table.cells.head(20).to_pandas(), hide_index=True, width="stretch")
+        st.dataframe(table.cells.head(20).cast(pl.String).to_pandas(), hide_index=True, width="stretch")  # cells as text
 
     saved = templates.matching(table)
     mapping = first.mapping

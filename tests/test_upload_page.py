@@ -49,6 +49,9 @@ def test_upload_preview_commit_and_undo(page):
     changes = at.dataframe[2].value  # the values as the analyst reads them: Swedish, in the measure's decimals
     row = changes[(changes["Område"] == "Rinkeby-Kista") & (changes["Kön"] == "kvinnor")].iloc[0]
     assert (row["Ändring"], row["Nu"], row["Ny"]) == ("ny", "–", "12,1\u00a0%")
+    # text, not the observations' Categoricals (Streamlit shows an empty category as 'None')
+    assert changes["Grupp"].tolist() == [""] * 9 and changes["Område"].dtype != "category"
+    assert all(t != "category" for t in at.dataframe[0].value.dtypes)  # the file's first rows, as text
     at.button[0].click().run()  # Importera
     assert any("Importerat: 9 värden" in s.value for s in at.success)
     after = store.load_observations()
