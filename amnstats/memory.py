@@ -2,7 +2,8 @@
 
 amnstats serves many sessions from one process, and an import of a million rows needs a few
 hundred MB for a second. Both allocators in the process would keep that memory afterwards:
-- polars' jemalloc keeps freed pages for ten seconds, in an arena per thread. With one arena,
+- polars' jemalloc keeps freed pages for 0.5 s and then 1 s more (polars' own setting), in an
+  arena per thread. With one arena,
   purged by a background thread after 0.1 s, an import's peak stays near its live data
   (bench/import.py, 42 MB file: about 190 MB above the baseline against 300-390 MB, in the
   same time; purging at once gives 176 MB but costs 0.3 s in page faults). One arena suits
