@@ -274,7 +274,8 @@ def upload_section() -> None:
     st.caption(f"Läst: {format_number(len(table.cells))} rader, {format_number(len(table.columns))} kolumner. "
                + " ".join(notes))
     with st.expander("Visa filens första rader"):
-        st.dataframe(table.cells.head(20).cast(pl.String).to_pandas(), hide_index=True, width="stretch")  # cells as text
+        # as text: the cells are Categoricals, whose empty category Streamlit shows as 'None'
+        st.dataframe(table.cells.head(20).cast(pl.String).to_pandas(), hide_index=True, width="stretch")
 
     saved = templates.matching(table)
     mapping = first.mapping

@@ -374,7 +374,8 @@ def test_store_order_from_the_codes_normalise_gives_is_polars_order():
 def test_normalise_of_cells_as_codes_is_normalise_of_their_text():
     # an upload's cells come as Categoricals (each distinct text parsed once)
     c = _candidates([("komvux", "helarsplatser")] * 4)
-    c = pl.concat([c, c.with_columns(value_text=pl.Series(["~12", "1 234,5", "", "x"]), raw_row=pl.Series([6, 7, 8, 9]))])
+    c = pl.concat([c, c.with_columns(value_text=pl.Series(["~12", "1 234,5", "", "x"]),
+                                     raw_row=pl.Series([6, 7, 8, 9]))])
     coded = c.with_columns(pl.col(n).cast(pl.Categorical(pl.Categories.random()))
                            for n in ("period", "gender", "area", "group", "value_text", "note"))
     text_codes: dict = {}

@@ -153,8 +153,8 @@ def _stripped(grid: pl.DataFrame) -> pl.DataFrame:
     return grid.with_columns(pl.col(c).cast(pl.String).str.strip_chars().cast(grid.schema[c]) for c in strip)
 
 
-def _is_filled(s: pl.Series) -> pl.Series:
-    """s != '' (a Categorical is compared through an expression)."""
+def is_filled(s: pl.Series) -> pl.Series:
+    """s != '' for a column of cells (a Categorical is compared through an expression)."""
     return s.to_frame("c").select(pl.col("c") != "").to_series()
 
 
@@ -163,7 +163,7 @@ def _filled_counts(grid: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
     Most rows of a large export are filled across: only the rows with an empty cell (titles,
     notes, blank lines) are counted, the others are the full width."""
     columns = grid.get_columns()
-    holes = pl.concat([(~_is_filled(s)).arg_true() for s in columns]).unique().sort() if columns else pl.Series([])
+    holes = pl.concat([(~is_filled(s)).arg_true() for s in columns]).unique().sort() if columns else pl.Series([])
     if holes.len() * 8 >= grid.height:  # many: every row counted
         return _counted(grid)
     full = pl.Series([len(columns)], dtype=pl.Int64).new_from_index(0, grid.height)
@@ -177,7 +177,7 @@ def _counted(grid: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
     nz = pl.zeros(grid.height, pl.Int32, eager=True)
     w = pl.zeros(grid.height, pl.Int32, eager=True)
     for i, s in enumerate(grid.get_columns(), start=1):
-        filled = _is_filled(s)
+        filled = is_filled(s)
         nz += filled.cast(pl.Int32)
         w = w.zip_with(~filled, pl.Series([i], dtype=pl.Int32).new_from_index(0, grid.height))
     return nz.cast(pl.Int64).alias("__nz"), w.cast(pl.Int64).alias("__w")
@@ -232,7 +232,7 @@ def find_table(grid: pl.DataFrame, row_numbers: pl.Series, filename: str) -> Lay
     header_width = max((i + 1 for i, lv in enumerate(headers) if any(lv)), default=0)
     width = _ragged(body, header_width, filename)
     headers = [tuple(lv) for lv in headers[:width]] + [("",) * levels_n] * max(0, width - len(headers))
-    keep = [i for i in range(width) if any(headers[i]) or _is_filled(body[cols[i]]).any()]
+    keep = [i for i in range(width) if any(headers[i]) or is_filled(body[cols[i]]).any()]
     headers = [headers[i] for i in keep]
     cells = body.select([pl.col(cols[i]).alias(n) for i, n in zip(keep, _names(headers))])
     return Layout(cells, headers, body["__row"].cast(pl.Int64).rename("row"),

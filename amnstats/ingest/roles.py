@@ -14,6 +14,7 @@ import polars as pl
 from ..areas import canonical_area
 from ..normalise import canonical_gender, parse_values
 from ..periods import PeriodError, parse_period
+from .layout import is_filled
 
 ROLE_WORDS: dict[str, set[str]] = {
     "period": {"år", "månad", "period", "tid", "tidpunkt", "tidsperiod", "year", "month", "datum", "date",
@@ -105,7 +106,7 @@ class Profile:
 
 
 def profile(cells: pl.Series, label: str, sample: int = 2000) -> Profile:
-    filled = cells.filter(cells.to_frame("c").select(pl.col("c") != "").to_series())
+    filled = cells.filter(is_filled(cells))
     head = filled.head(sample).cast(pl.String)
     if head.len() == 0:
         return Profile(label, 0, 0, 0.0, 0.0, 0.0, 0.0, 0.0)

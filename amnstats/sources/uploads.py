@@ -93,7 +93,8 @@ def from_builds(processed_dir: Path | None, keys: dict[str, str]) -> dict[str, p
         if not here or verify_build(folder) is not None:
             continue
         try:
-            rows = (scan_store(folder / "observations.parquet", places=False).filter(pl.col("dataset").is_in(list(here)))
+            rows = (scan_store(folder / "observations.parquet", places=False)
+                    .filter(pl.col("dataset").is_in(list(here)))
                     .with_columns(is_preferred=pl.lit(True), has_conflict=pl.lit(False)).collect())
         except (OSError, pl.exceptions.PolarsError):
             continue
